@@ -1,0 +1,43 @@
+# f2bd: the two commands a newcomer runs are `make run` and `make test`.
+GO      ?= go
+BIN     := bin
+GOFLAGS ?=
+export PATH := $(PATH):/usr/local/go/bin
+
+.PHONY: all build run test unit integration deps vet bench clean
+
+all: build
+
+build:
+	$(GO) build $(GOFLAGS) -o $(BIN)/ ./cmd/f2bd ./cmd/f2bctl
+
+# Run f2bd in the foreground on this host's /etc/fail2ban, or on the
+# built-in default config when there is none. Needs root or CAP_NET_ADMIN.
+run: build
+	$(BIN)/f2bd $(ARGS)
+
+# Every test: unit tests, the journal reader built without cgo, and the
+# end-to-end tests in network namespaces (root). scripts/deps.sh installs
+# the system packages the tests use when they are missing.
+test: deps vet
+	$(GO) test -count=1 -timeout 30m ./...
+	CGO_ENABLED=0 $(GO) test -count=1 ./journal/
+
+unit: vet
+	$(GO) test -count=1 -short $$($(GO) list ./... | grep -v /integration)
+
+integration: deps
+	$(GO) test -count=1 -v -timeout 30m ./integration/
+
+deps:
+	@scripts/deps.sh
+
+vet:
+	@test -z "$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))" || { gofmt -l .; echo "gofmt needed"; exit 1; }
+	$(GO) vet ./...
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+clean:
+	rm -rf $(BIN)
