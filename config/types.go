@@ -17,6 +17,9 @@ type Config struct {
 	// names the file, section and option at fault. A broken jail never
 	// stops the others.
 	Broken []error
+	// Warnings lists what fail2ban would log as a warning while reading
+	// (invalid numbers replaced by defaults, jails without actions).
+	Warnings []string
 }
 
 // Daemon is fail2ban.conf's [Definition] section.
@@ -28,6 +31,10 @@ type Daemon struct {
 	DBFile       string
 	DBPurgeAge   time.Duration
 	DBMaxMatches int
+	// Options holds every [Definition] option after interpolation, keyed
+	// by lower-case option name, with fail2ban's defaults for the options
+	// it knows.
+	Options map[string]string
 }
 
 // LogPath is one logpath entry of a jail: a path or glob, and whether only
@@ -78,7 +85,9 @@ type Jail struct {
 
 // Filter is a resolved filter definition.
 type Filter struct {
-	Name         string
+	Name string
+	// Params are the jail's parameters for the filter (filter = NAME[k=v]).
+	Params       map[string]string
 	PrefRegex    string
 	FailRegex    []string
 	IgnoreRegex  []string
@@ -96,6 +105,23 @@ type Filter struct {
 type Action struct {
 	Name   string
 	Params map[string]string
+	// ActName is the action's unique name within the jail (fail2ban's
+	// actname: the file name, suffixed when a name= parameter differs).
+	ActName string
+	// Options holds the resolved action: its [Definition] commands and
+	// [Init] options (jail parameters applied, <tags> substituted except
+	// those filled in at ban time), keyed by lower-case option name.
+	// Empty for Python (.py) actions.
+	Options map[string]string
+	// OptionOrder lists the keys of Options in fail2ban's order.
+	OptionOrder []string
+	// Init holds the action's [Init] options with the jail's parameters
+	// applied, as fail2ban hands them to its server: <tags> not yet
+	// substituted (conditional keys such as "addr_set?family=inet6"
+	// included). Empty for Python (.py) actions.
+	Init map[string]string
+	// InitOrder lists the keys of Init in fail2ban's order.
+	InitOrder []string
 }
 
 // IsNative reports whether f2bd implements the action itself as a ban into

@@ -1,0 +1,34 @@
+package config
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// BenchmarkLoadStockAllJails loads the stock /etc/fail2ban with every jail
+// of jail.conf enabled.
+func BenchmarkLoadStockAllJails(b *testing.B) {
+	need(b, stockDir)
+	dir := b.TempDir()
+	copyTree(b, stockDir, dir)
+	var sb strings.Builder
+	for _, n := range stockJailNames(b) {
+		fmt.Fprintf(&sb, "[%s]\nenabled = true\n", n)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "jail.local"), []byte(sb.String()), 0o644); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		cfg, err := LoadDir(dir)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if len(cfg.Jails) == 0 || len(cfg.Broken) != 0 {
+			b.Fatalf("jails %d broken %v", len(cfg.Jails), cfg.Broken)
+		}
+	}
+}

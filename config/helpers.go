@@ -1,0 +1,248 @@
+package config
+
+import (
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+	"unicode"
+)
+
+var (
+	// optionHead splits "name[params]" (OPTION_CRE).
+	optionHead = regexp.MustCompile(`(?s)^([^\[]+)(?:\[(.*)\])?\s*$`)
+	// optionItem iterates over "k=v" items of a parameter list
+	// (OPTION_EXTRACT_CRE); groups: 1 key, 2-4 value, 5 wrong-after, 6 wrong.
+	optionItem = regexp.MustCompile(`(?s)\s*([\w\-_.]+)=(?:"([^"]*)"|'([^']*)'|([^,\]]*))(?:,|\]\s*\[|$|(.+))|,?\s*$|(.+)`)
+	// actionWithParams matches one "name[params]" entry of an action list
+	// (the first alternative of OPTION_SPLIT_CRE, without its lookahead).
+	actionWithParams = regexp.MustCompile(`^[^\[\s]+(?:\s*\[\s*(?:[\w\-_.]+=(?:"[^"]*"|'[^']*'|[^,\]]*)\s*(?:,|\]\s*\[)?\s*)*\])?`)
+	// tagRef finds a <tag> reference (TAG_CRE).
+	tagRef = regexp.MustCompile(`<([^ <>]+)>`)
+)
+
+// maxTagReplaceCount bounds how often one tag may be substituted into
+// another (fail2ban's MAX_TAG_REPLACE_COUNT).
+const maxTagReplaceCount = 25
+
+// ParseOptions splits a value like `name[k=v, k2="a, b"][k3='x']` into the
+// name and its parameters, as fail2ban does for filter, action and backend
+// values. The name keeps surrounding spaces trimmed on the right only as
+// fail2ban does (it is not stripped on the left).
+func ParseOptions(s string) (string, map[string]string, error) {
+	name, params, err := extractOptions(s)
+	if err != nil {
+		return "", nil, err
+	}
+	return name, params.plain(), nil
+}
+
+// extractOptions is ParseOptions with ordered parameters.
+func extractOptions(s string) (string, *omap, error) {
+	m := optionHead.FindStringSubmatch(s)
+	if m == nil {
+		return "", nil, fmt.Errorf("unexpected option syntax in %q", s)
+	}
+	name, optstr := m[1], m[2]
+	params := newOmap()
+	if optstr == "" {
+		return name, params, nil
+	}
+	for _, loc := range optionItem.FindAllStringSubmatchIndex(optstr, -1) {
+		g := func(i int) (string, bool) {
+			if loc[2*i] < 0 {
+				return "", false
+			}
+			return optstr[loc[2*i]:loc[2*i+1]], true
+		}
+		if w, ok := g(5); ok {
+			k, _ := g(1)
+			return "", nil, fmt.Errorf("unexpected syntax at %d after option %q: %s", loc[10], k, first(w, 25))
+		}
+		if w, ok := g(6); ok {
+			return "", nil, fmt.Errorf("expected option, wrong syntax at %d: %s", loc[12], first(w, 25))
+		}
+		k, ok := g(1)
+		if !ok || k == "" {
+			continue
+		}
+		var v string
+		for i := 2; i <= 4; i++ {
+			if x, ok := g(i); ok {
+				v = x
+				break
+			}
+		}
+		params.set(strings.TrimSpace(k), strings.TrimSpace(v), "")
+	}
+	return name, params, nil
+}
+
+func first(s string, n int) string {
+	if len(s) > n {
+		return s[:n]
+	}
+	return s
+}
+
+// splitWithOptions splits an action list into its entries, keeping
+// "name[...]" parameter lists (which may span lines) together.
+func splitWithOptions(s string) []string {
+	var out []string
+	isSpace := func(b byte) bool { return b == ' ' || b == '\t' || b == '\n' || b == '\r' || b == '\f' || b == '\v' }
+	endsAtSpace := func(i int) bool { return i >= len(s) || isSpace(s[i]) }
+	i := 0
+	for i < len(s) {
+		if isSpace(s[i]) {
+			i++
+			continue
+		}
+		end := -1
+		if m := actionWithParams.FindStringIndex(s[i:]); m != nil && endsAtSpace(i+m[1]) {
+			end = i + m[1]
+		} else {
+			j := i
+			for j < len(s) && !isSpace(s[j]) && s[j] != '[' {
+				j++
+			}
+			if j > i && endsAtSpace(j) {
+				end = j
+			}
+		}
+		if end < 0 {
+			end = i
+			for end < len(s) && !isSpace(s[end]) {
+				end++
+			}
+		}
+		out = append(out, s[i:end])
+		i = end
+	}
+	return out
+}
+
+// splitWords splits on commas, spaces and new lines, dropping empty
+// entries (fail2ban's splitwords).
+func splitWords(s string) []string {
+	f := strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == ' ' || r == '\n' })
+	out := make([]string, 0, len(f))
+	for _, w := range f {
+		if w = strings.TrimSpace(w); w != "" {
+			out = append(out, w)
+		}
+	}
+	return out
+}
+
+// asBool is fail2ban's _as_bool.
+func asBool(s string) bool {
+	switch strings.ToLower(s) {
+	case "1", "on", "true", "yes":
+		return true
+	}
+	return false
+}
+
+// pyBool renders a bool as Python's str(bool) does.
+func pyBool(b bool) string {
+	if b {
+		return "True"
+	}
+	return "False"
+}
+
+// pyInt parses an integer as Python's int(str) does (surrounding
+// whitespace, sign and "_" digit separators allowed).
+func pyInt(s string) (int, error) {
+	t := strings.TrimSpace(s)
+	if strings.Contains(t, "_") {
+		if strings.HasPrefix(t, "_") || strings.HasSuffix(t, "_") || strings.Contains(t, "__") {
+			return 0, fmt.Errorf("invalid integer %q", s)
+		}
+		t = strings.ReplaceAll(t, "_", "")
+	}
+	if t == "" || strings.IndexFunc(strings.TrimLeft(t, "+-"), func(r rune) bool { return !unicode.IsDigit(r) }) >= 0 || strings.Count(t, "+")+strings.Count(t, "-") > 1 {
+		return 0, fmt.Errorf("invalid integer %q", s)
+	}
+	n, err := strconv.Atoi(t)
+	if err != nil {
+		return 0, fmt.Errorf("invalid integer %q: %w", s, err)
+	}
+	return n, nil
+}
+
+// tagLookup resolves a tag that is not among the substituted options; ok
+// is false when it is unknown.
+type tagLookup func(tag string) (v string, ok bool, err error)
+
+// substituteTags is fail2ban's substituteRecursiveTags: every <tag> in a
+// value that names another option (or that addrepl resolves) is replaced,
+// repeatedly, until no more replacements happen. Unknown tags stay.
+func substituteTags(in *omap, ignore map[string]bool, addrepl tagLookup) (*omap, error) {
+	tags := in.clone()
+	done := map[string]bool{}
+	repCounts := map[string]map[string]int{}
+	for {
+		repeat := false
+		for _, tag := range in.keys {
+			if ignore[tag] || done[tag] {
+				continue
+			}
+			value, _ := tags.get(tag)
+			orig := value
+			rplc := repCounts[tag]
+			if rplc == nil {
+				rplc = map[string]int{}
+			}
+			pos := 0
+			for {
+				loc := tagRef.FindStringSubmatchIndex(value[pos:])
+				if loc == nil {
+					break
+				}
+				start, end := pos+loc[0], pos+loc[1]
+				rtag := value[pos+loc[2] : pos+loc[3]]
+				if ignore[rtag] {
+					pos = end
+					continue
+				}
+				cnt, seen := rplc[rtag]
+				if !seen {
+					cnt = 1
+				}
+				if rtag == tag || cnt > maxTagReplaceCount {
+					return nil, fmt.Errorf("option %q contains a self-referencing tag definition <%s> that cannot be resolved (value %q)", tag, rtag, value)
+				}
+				repl, ok := tags.get(rtag)
+				if !ok && addrepl != nil {
+					var err error
+					repl, ok, err = addrepl(rtag)
+					if err != nil {
+						return nil, fmt.Errorf("option %q, tag <%s>: %w", tag, rtag, err)
+					}
+				}
+				if !ok {
+					pos = end
+					continue
+				}
+				value = strings.ReplaceAll(value, "<"+rtag+">", repl)
+				rplc[rtag]++
+				pos = start
+			}
+			if orig != value {
+				if tagRef.MatchString(value) {
+					repCounts[tag] = rplc
+					repeat = true
+				}
+				tags.set(tag, value, "")
+			}
+			if !strings.Contains(value, "<") {
+				done[tag] = true
+			}
+		}
+		if !repeat {
+			break
+		}
+	}
+	return tags, nil
+}

@@ -1,0 +1,138 @@
+package config
+
+import (
+	"fmt"
+	"regexp"
+	"strings"
+	"unicode"
+)
+
+// defaultSection is ConfigParser's default section name.
+const defaultSection = "DEFAULT"
+
+// optionLine is ConfigParser's OPTCRE with the "=" and ":" delimiters: the
+// option name ends at the first delimiter.
+var optionLine = regexp.MustCompile(`^(.*?)\s*([=:])\s*(.*)$`)
+
+// sectionHeader is ConfigParser's SECTCRE (matched at the start of the
+// stripped line, not anchored at its end).
+var sectionHeader = regexp.MustCompile(`^\[(.+)\]`)
+
+// parseINI parses one file with Python ConfigParser rules as fail2ban
+// configures them (strict, inline comment prefix ";", empty lines kept in
+// values). name is used in error messages and recorded as each value's
+// source.
+func parseINI(name string, data []byte) (*parser, error) {
+	p := newParser()
+	text := strings.ReplaceAll(string(data), "\r\n", "\n")
+	text = strings.ReplaceAll(text, "\r", "\n")
+	text = strings.TrimPrefix(text, "\ufeff")
+	lines := strings.SplitAfter(text, "\n")
+	if n := len(lines); n > 0 && lines[n-1] == "" {
+		lines = lines[:n-1]
+	}
+
+	type pending struct {
+		sect  *omap
+		key   string
+		parts []string
+	}
+	var (
+		cur       *omap // nil before the first section header
+		curName   string
+		optname   string
+		indent    int
+		added     = map[string]bool{}
+		multi     []*pending
+		open      *pending
+		badLines  []string
+		noSection = true
+	)
+	for i, raw := range lines {
+		lineno := i + 1
+		line := strings.TrimRight(raw, "\n")
+		commentStart := -1
+		// Inline comments: ";" at the start or after whitespace.
+		for idx := 0; idx < len(line); idx++ {
+			if line[idx] != ';' {
+				continue
+			}
+			if idx == 0 || unicode.IsSpace(rune(line[idx-1])) {
+				commentStart = idx
+				break
+			}
+		}
+		trimmed := strings.TrimSpace(line)
+		if strings.HasPrefix(trimmed, "#") || strings.HasPrefix(trimmed, ";") {
+			commentStart = 0
+		}
+		value := line
+		if commentStart >= 0 {
+			value = line[:commentStart]
+		}
+		value = strings.TrimSpace(value)
+		if value == "" {
+			if commentStart < 0 && cur != nil && optname != "" && open != nil {
+				open.parts = append(open.parts, "")
+			}
+			continue
+		}
+		curIndent := strings.IndexFunc(line, func(r rune) bool { return !unicode.IsSpace(r) })
+		if curIndent < 0 {
+			curIndent = 0
+		}
+		if cur != nil && optname != "" && curIndent > indent {
+			open.parts = append(open.parts, value)
+			continue
+		}
+		indent = curIndent
+		if m := sectionHeader.FindStringSubmatch(value); m != nil {
+			sect := m[1]
+			noSection = false
+			switch {
+			case sect == defaultSection:
+				cur = p.defaults
+			case p.sections[sect] != nil:
+				if added[sect] {
+					return nil, fmt.Errorf("%s:%d: section [%s] already exists", name, lineno, sect)
+				}
+				cur = p.sections[sect]
+			default:
+				cur = newOmap()
+				p.sections[sect] = cur
+				p.order = append(p.order, sect)
+				added[sect] = true
+			}
+			curName = sect
+			optname = ""
+			open = nil
+			continue
+		}
+		if noSection {
+			return nil, fmt.Errorf("%s:%d: file contains no section headers: %q", name, lineno, line)
+		}
+		m := optionLine.FindStringSubmatch(value)
+		if m == nil || strings.TrimRight(m[1], " \t") == "" {
+			badLines = append(badLines, fmt.Sprintf("%s:%d: parsing error: %q", name, lineno, line))
+			if m == nil {
+				continue
+			}
+		}
+		optname = strings.ToLower(strings.TrimRight(m[1], " \t\f\v"))
+		key := curName + "\x00" + optname
+		if added[key] {
+			return nil, fmt.Errorf("%s:%d: option %q in section [%s] already exists", name, lineno, optname, curName)
+		}
+		added[key] = true
+		open = &pending{sect: cur, key: optname, parts: []string{strings.TrimSpace(m[3])}}
+		multi = append(multi, open)
+		cur.set(optname, "", name)
+	}
+	for _, pd := range multi {
+		pd.sect.vals[pd.key] = strings.TrimRightFunc(strings.Join(pd.parts, "\n"), unicode.IsSpace)
+	}
+	if len(badLines) > 0 {
+		return nil, fmt.Errorf("source contains parsing errors:\n%s", strings.Join(badLines, "\n"))
+	}
+	return p, nil
+}

@@ -1,0 +1,19 @@
+package config
+
+import (
+	"os/exec"
+	"strings"
+	"testing"
+)
+
+// execPython runs a Python script with input on stdin and returns stdout.
+func execPython(t testing.TB, script, input string) string {
+	t.Helper()
+	cmd := exec.Command(python, "-c", script)
+	cmd.Stdin = strings.NewReader(input)
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("python: %v", err)
+	}
+	return string(out)
+}
