@@ -1,0 +1,311 @@
+package datedetect
+
+import (
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Options configures a Detector.
+type Options struct {
+	// Pattern is the datepattern option: "" or "{DEFAULT}" for the default
+	// set, "{^LN-BEG}" for its line-begin anchored part, "{NONE}" for no
+	// date, EPOCH, LEPOCH, TAI64N, or a custom strptime pattern, optionally
+	// prefixed by {^LN-BEG} or {UNB}. Several patterns may be given separated
+	// by newlines.
+	Pattern string
+	// Now is the clock (time.Now when nil); it resolves missing years and days.
+	Now func() time.Time
+	// Location is the zone of dates without an explicit zone (time.Local when nil).
+	Location *time.Location
+}
+
+// Match is a date found in a line.
+type Match struct {
+	// Start and End delimit the date text in the line (byte offsets).
+	Start, End int
+	// Time is the parsed date.
+	Time time.Time
+}
+
+// Detector finds and parses dates in log lines as fail2ban does. It keeps
+// the template that matched last first; it is not safe for concurrent use.
+type Detector struct {
+	templates []*template
+	none      bool
+	now       func() time.Time
+	loc       *time.Location
+	last      int // index of the template that matched last, or -1
+	buf       []int
+}
+
+// New builds a Detector.
+func New(o Options) (*Detector, error) {
+	d := &Detector{now: o.Now, loc: o.Location, last: -1}
+	if d.now == nil {
+		d.now = time.Now
+	}
+	if d.loc == nil {
+		d.loc = time.Local
+	}
+	now := d.now()
+	for _, p := range strings.Split(o.Pattern, "\n") {
+		p = strings.TrimSpace(p)
+		up := strings.ToUpper(p)
+		switch {
+		case p == "" && len(d.templates) > 0:
+			continue
+		case p == "" || up == "{DEFAULT}":
+			ts, err := defaultTemplates(now, false)
+			if err != nil {
+				return nil, err
+			}
+			d.templates = append(d.templates, ts...)
+		case up == "{^LN-BEG}":
+			ts, err := defaultTemplates(now, true)
+			if err != nil {
+				return nil, err
+			}
+			d.templates = append(d.templates, ts...)
+		case up == "{NONE}":
+			d.none = true
+		default:
+			t, err := newTemplate(p, now)
+			if err != nil {
+				return nil, err
+			}
+			d.templates = append(d.templates, t)
+		}
+	}
+	return d, nil
+}
+
+// Find locates the date in line and parses it. With {NONE}, or when no
+// template matches, ok is false. A date that matches but cannot be parsed
+// (e.g. unknown zone name) returns an error with ok false.
+func (d *Detector) Find(line string) (m Match, ok bool, err error) {
+	if d.none {
+		return Match{}, false, nil
+	}
+	idx, loc := d.match(line)
+	if idx < 0 {
+		return Match{}, false, nil
+	}
+	t := d.templates[idx]
+	start, end := loc[2*t.grp], loc[2*t.grp+1]
+	m = Match{Start: start, End: end}
+	m.Time, err = d.parse(t, line, loc)
+	if err != nil {
+		return m, false, fmt.Errorf("date %q (template %s): %w", line[start:end], t.name, err)
+	}
+	return m, true, nil
+}
+
+// match runs the templates: the last successful one first, then all in
+// order, preferring an earlier position in the line.
+func (d *Detector) match(line string) (int, []int) {
+	if d.last >= 0 {
+		t := d.templates[d.last]
+		if loc, _ := t.re.FindIndex(line, d.buf); loc != nil {
+			d.buf = loc
+			return d.last, loc
+		}
+	}
+	best, bestLoc := -1, []int(nil)
+	for i, t := range d.templates {
+		if i == d.last {
+			continue
+		}
+		loc, _ := t.re.FindIndex(line, nil)
+		if loc == nil {
+			continue
+		}
+		if best < 0 || loc[0] < bestLoc[0] {
+			best, bestLoc = i, loc
+		}
+		if loc[0] == 0 || t.flags&(flagLineBegin|flagLineEnd) != 0 {
+			break
+		}
+	}
+	if best >= 0 {
+		d.last = best
+	}
+	return best, bestLoc
+}
+
+func (d *Detector) group(t *template, line string, loc []int, f byte) (string, bool) {
+	i, ok := t.fields[f]
+	if !ok || loc[2*i] < 0 {
+		return "", false
+	}
+	return line[loc[2*i]:loc[2*i+1]], true
+}
+
+var monthAbbr = []string{"jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"}
+var monthFull = []string{"january", "february", "march", "april", "may", "june", "july", "august", "september", "october", "november", "december"}
+
+func indexOf(list []string, s string) int {
+	s = strings.ToLower(s)
+	for i, v := range list {
+		if v == s {
+			return i
+		}
+	}
+	return -1
+}
+
+// parse converts a template match to a time following fail2ban's rules:
+// a missing year is the current one, or the previous one when the date
+// would lie more than a day in the future; a missing day is today, or
+// yesterday when the time would lie in the future.
+func (d *Detector) parse(t *template, line string, loc []int) (time.Time, error) {
+	text := line[loc[2*t.grp]:loc[2*t.grp+1]]
+	switch t.kind {
+	case kindEpoch, kindLongEpoch:
+		v, err := strconv.ParseFloat(text, 64)
+		if err != nil {
+			return time.Time{}, fmt.Errorf("parse epoch: %w", err)
+		}
+		if t.kind == kindLongEpoch && len(text) >= 13 {
+			if len(text) >= 16 && !strings.Contains(text, ".") {
+				v /= 1e6
+			} else {
+				v /= 1e3
+			}
+		}
+		sec, frac := math.Modf(v)
+		return time.Unix(int64(sec), int64(math.Round(frac*1e6))*1e3), nil
+	case kindTAI64N:
+		sec, err := strconv.ParseInt(text[2:17], 16, 64)
+		if err != nil {
+			return time.Time{}, fmt.Errorf("parse tai64n: %w", err)
+		}
+		return time.Unix(sec, 0), nil
+	}
+	num := func(f byte) (int, bool, error) {
+		s, ok := d.group(t, line, loc, f)
+		if !ok {
+			return 0, false, nil
+		}
+		v, err := strconv.Atoi(strings.TrimSpace(s))
+		if err != nil {
+			return 0, false, fmt.Errorf("field %%%c: %w", f, err)
+		}
+		return v, true, nil
+	}
+	now := d.now()
+	year, month, day := -1, -1, -1
+	hour, minute, second := 0, 0, 0
+	if v, ok, err := num('y'); err != nil {
+		return time.Time{}, err
+	} else if ok {
+		year = v
+		if year <= 2000 {
+			year += 2000
+		}
+	}
+	if v, ok, err := num('Y'); err != nil {
+		return time.Time{}, err
+	} else if ok {
+		year = v
+	}
+	if v, ok, err := num('m'); err != nil {
+		return time.Time{}, err
+	} else if ok {
+		month = v
+	}
+	if s, ok := d.group(t, line, loc, 'b'); ok {
+		month = indexOf(monthAbbr, s) + 1
+	}
+	if s, ok := d.group(t, line, loc, 'B'); ok {
+		month = indexOf(monthFull, s) + 1
+	}
+	if v, ok, err := num('d'); err != nil {
+		return time.Time{}, err
+	} else if ok {
+		day = v
+	}
+	if v, ok, err := num('H'); err != nil {
+		return time.Time{}, err
+	} else if ok {
+		hour = v
+	}
+	if v, ok, err := num('I'); err != nil {
+		return time.Time{}, err
+	} else if ok {
+		hour = v
+		p, _ := d.group(t, line, loc, 'p')
+		switch strings.ToLower(p) {
+		case "", "am":
+			if hour == 12 {
+				hour = 0
+			}
+		case "pm":
+			if hour != 12 {
+				hour += 12
+			}
+		}
+	}
+	if v, ok, err := num('M'); err != nil {
+		return time.Time{}, err
+	} else if ok {
+		minute = v
+	}
+	if v, ok, err := num('S'); err != nil {
+		return time.Time{}, err
+	} else if ok {
+		second = v
+	}
+	var yday = -1
+	if v, ok, err := num('j'); err != nil {
+		return time.Time{}, err
+	} else if ok {
+		yday = v
+	}
+	zone := d.loc
+	for _, f := range []byte{'z', 'Z'} {
+		if s, ok := d.group(t, line, loc, f); ok {
+			off, err := ZoneOffset(s)
+			if err != nil {
+				return time.Time{}, err
+			}
+			zone = time.FixedZone(s, off*60)
+		}
+	}
+	assumeYear := year < 0
+	if assumeYear {
+		year = now.In(zone).Year()
+	}
+	if (month < 0 || day < 0) && yday > 0 {
+		yd := time.Date(year, 1, yday, 0, 0, 0, 0, time.UTC)
+		month, day = int(yd.Month()), yd.Day()
+	}
+	assumeToday := month < 0 && day < 0
+	if assumeToday {
+		n := now.In(zone)
+		month, day = int(n.Month()), n.Day()
+	}
+	if month < 1 || day < 1 {
+		return time.Time{}, fmt.Errorf("incomplete date")
+	}
+	if day > daysIn(year, month) {
+		return time.Time{}, fmt.Errorf("day %d out of range for month", day)
+	}
+	res := time.Date(year, time.Month(month), day, hour, minute, second, 0, zone)
+	if assumeToday && res.After(now) {
+		res = res.AddDate(0, 0, -1)
+	}
+	if assumeYear && res.After(now.Add(24*time.Hour)) {
+		if day > daysIn(year-1, month) {
+			return time.Time{}, fmt.Errorf("day %d out of range for month", day)
+		}
+		res = time.Date(year-1, time.Month(month), day, hour, minute, second, 0, zone)
+	}
+	return res, nil
+}
+
+func daysIn(year, month int) int {
+	return time.Date(year, time.Month(month)+1, 0, 0, 0, 0, 0, time.UTC).Day()
+}

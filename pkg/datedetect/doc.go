@@ -1,0 +1,10 @@
+// Package datedetect finds and parses the date of a log line the way
+// fail2ban's date detector does: a set of date templates (the default set,
+// its line-begin anchored part {^LN-BEG}, EPOCH, LEPOCH, TAI64N or custom
+// strptime patterns with %Y %m %d %H %M %S %b %a %f %z ... and fail2ban's
+// %Ex* variants) is tried against the line, the matched date text is
+// reported by position so the caller can cut it out before running
+// failregexes, and the date is converted with fail2ban's rules for missing
+// years (previous year when the date would be more than a day ahead of the
+// clock) and explicit or default time zones. The clock and zone are injectable.
+package datedetect

@@ -1,0 +1,127 @@
+package filter
+
+import "time"
+
+// entry is the data of one failure: its groups and, for F-MLFID
+// connections, every user seen.
+type entry struct {
+	g     map[string]string
+	users map[string]struct{}
+	seen  time.Time
+}
+
+// mlfidCache merges matches sharing a multi-line failure id (F-MLFID,
+// e.g. an sshd connection prefix) into one failure.
+type mlfidCache struct {
+	m   map[string]*entry
+	max int
+	ttl time.Duration
+}
+
+func newMLFIDCache(max int, ttl time.Duration) mlfidCache {
+	if max <= 0 {
+		max = 100
+	}
+	if ttl <= 0 {
+		ttl = 5 * time.Minute
+	}
+	return mlfidCache{m: map[string]*entry{}, max: max, ttl: ttl}
+}
+
+// State bits used while merging.
+const (
+	mlNoFail  = 1 // current match is F-NOFAIL
+	mlForget  = 2 // current match ends the connection (F-MLFFORGET)
+	mlPrevNF  = 4 // cached data was in a no-failure state
+	mlGained  = 8 // current match gained access (F-MLFGAINED)
+	mlNoFailG = mlNoFail | mlGained
+)
+
+func (e *entry) addUser(u string) int {
+	if u != "" {
+		if e.users == nil {
+			e.users = map[string]struct{}{}
+		}
+		e.users[u] = struct{}{}
+	}
+	return len(e.users)
+}
+
+func pop(g map[string]string, k string) string {
+	v := g[k]
+	delete(g, k)
+	return v
+}
+
+// merge folds the current match cur into the cached data of id and returns
+// the merged failure (which is the cached entry while the id is cached).
+func (c *mlfidCache) merge(id string, cur *entry, now time.Time) *entry {
+	c.expire(now)
+	st := 0
+	if v := cur.g["mlfgained"]; truthy(v) {
+		st |= mlNoFailG
+		if !truthy(cur.g["nofail"]) {
+			cur.g["nofail"] = v
+		}
+	} else if truthy(cur.g["nofail"]) {
+		st |= mlNoFail
+	}
+	if truthy(pop(cur.g, "mlfforget")) {
+		st |= mlForget
+	}
+	users := 0
+	fail := cur
+	if cached, ok := c.m[id]; ok {
+		users = cached.addUser(cur.g["user"])
+		if truthy(pop(cached.g, "nofail")) {
+			st |= mlPrevNF
+		}
+		if truthy(pop(cached.g, "mlfgained")) {
+			st |= mlPrevNF
+		}
+		if st&mlGained != 0 {
+			delete(cached.g, "mlfpending")
+		}
+		for k, v := range cur.g {
+			cached.g[k] = v
+		}
+		cached.seen = now
+		fail = cached
+		if st&mlForget != 0 {
+			delete(c.m, id)
+		}
+	} else if st&mlForget == 0 {
+		users = cur.addUser(cur.g["user"])
+		cur.seen = now
+		c.set(id, cur)
+	}
+	if truthy(pop(fail.g, "mlfpending")) || users > 1 {
+		// pending failures or several users tried: not a no-failure any more
+		delete(fail.g, "nofail")
+		delete(fail.g, "mlfgained")
+	}
+	return fail
+}
+
+func (c *mlfidCache) set(id string, e *entry) {
+	if len(c.m) >= c.max {
+		// drop the oldest entry
+		var oldID string
+		var old time.Time
+		for k, v := range c.m {
+			if oldID == "" || v.seen.Before(old) {
+				oldID, old = k, v.seen
+			}
+		}
+		delete(c.m, oldID)
+	}
+	c.m[id] = e
+}
+
+func (c *mlfidCache) expire(now time.Time) {
+	for k, v := range c.m {
+		if now.Sub(v.seen) > c.ttl {
+			delete(c.m, k)
+		}
+	}
+}

@@ -1,0 +1,26 @@
+// Package pyregex compiles Python 3 `re` patterns (as written in fail2ban
+// filters) for Go.
+//
+// A pattern is translated to Go's RE2 syntax whenever that keeps Python's
+// meaning, and to github.com/dlclark/regexp2 (a backtracking engine) when the
+// pattern needs lookarounds, backreferences, conditionals `(?(name)yes|no)` or
+// atomic groups. Python semantics kept by the translation:
+//
+//   - \d, \w and \s are Unicode in Python 3 str patterns: they become
+//     \p{Nd}, [\p{L}\p{N}_] and [\t-\r\x1c-\x1f\x85\p{Z}] (ASCII sets under (?a)).
+//   - `$` without MULTILINE matches at the end or before a final newline
+//     (fail2ban always appends one). For RE2 it is written (?m:$), which is
+//     exact unless the subject has a newline before its last byte; such
+//     subjects are matched by the regexp2 program instead.
+//   - \b and \B are Unicode word boundaries in Python but ASCII in RE2; RE2
+//     is used for ASCII subjects and regexp2 for the others.
+//   - \Z is end of text; {,n} is {0,n}; a brace that is not a quantifier is
+//     literal; `[` inside a set is literal; (?#...) comments and the (?x)
+//     verbose flag are honoured.
+//
+// Known differences: regexp2's \b (only reached for non-ASCII subjects) uses
+// .NET word characters (letters, Mn marks, Nd digits, Pc punctuation) rather
+// than Python's (letters, all numbers, underscore); possessive quantifiers and
+// octal escapes other than \0 are rejected; global flags after the start of
+// the pattern are rejected as in Python 3.11.
+package pyregex
