@@ -15,6 +15,7 @@ have nc || need+=(nc)
 have fail2ban-client || need+=(fail2ban)
 { have /lib/systemd/systemd-journal-remote || have /usr/lib/systemd/systemd-journal-remote; } || need+=(journal-remote)
 [ -e /usr/include/systemd/sd-journal.h ] || need+=(libsystemd-headers)
+/usr/bin/python3 -c "import systemd.journal" 2>/dev/null || need+=(python3-systemd)
 have ip || need+=(ip)
 have nsenter || need+=(nsenter)
 have gcc || need+=(gcc)
@@ -35,10 +36,10 @@ if command -v apt-get >/dev/null; then
 	fi
 	apt-get update -qq
 	apt-get install -y -qq nftables openssh-server openssh-client sshpass systemd-journal-remote \
-		libsystemd-dev fail2ban netcat-openbsd iproute2 util-linux gcc >/dev/null
+		libsystemd-dev python3-systemd fail2ban netcat-openbsd iproute2 util-linux gcc >/dev/null
 elif command -v pacman >/dev/null; then
 	# Arch: journal-remote and the headers come with systemd itself.
-	pacman -Sy --needed --noconfirm nftables openssh sshpass systemd fail2ban openbsd-netcat iproute2 util-linux gcc
+	pacman -Sy --needed --noconfirm nftables openssh sshpass systemd python-systemd fail2ban openbsd-netcat iproute2 util-linux gcc
 else
 	echo "deps: no apt-get or pacman: install ${need[*]} by hand" >&2
 	exit 1
