@@ -122,11 +122,20 @@ func startSources(ctx context.Context, wg *sync.WaitGroup, r *running, log *zap.
 // after an error.
 func followJournal(ctx context.Context, r *running, log *zap.Logger) {
 	c := r.j.Config
+	// Debian's sshd runs as ssh.service and OpenSSH 9.8+ logs as
+	// sshd-session, while stock journalmatch lines name sshd.service and
+	// sshd: the match is widened to both spellings.
+	m, err := journal.ParseMatches(c.Filter.JournalMatch)
+	if err != nil {
+		log.Error("journalmatch", zap.String("journalmatch", c.Filter.JournalMatch), zap.Error(err))
+		return
+	}
+	opts := journal.Options{Path: c.BackendOpts["journalpath"], Matches: m.WidenSSH().String()}
+	if files := c.BackendOpts["journalfiles"]; files != "" {
+		opts.Files = strings.Fields(files)
+	}
 	for ctx.Err() == nil {
-		rd, err := journal.Open(journal.Options{
-			Path:    c.BackendOpts["journalpath"],
-			Matches: journal.WidenSSHUnit(c.Filter.JournalMatch),
-		})
+		rd, err := journal.Open(opts)
 		if err == nil {
 			err = rd.Follow(ctx, func(e journal.Entry) { r.send(ctx, line{text: e.Line, t: e.Time}) })
 			rd.Close()
