@@ -101,6 +101,7 @@ func newLogger(debug bool) *zap.Logger {
 	enc := zap.NewProductionEncoderConfig()
 	enc.EncodeTime = zapcore.ISO8601TimeEncoder
 	enc.EncodeLevel = zapcore.CapitalLevelEncoder
+	enc.EncodeDuration = zapcore.StringDurationEncoder
 	level := zapcore.InfoLevel
 	if debug {
 		level = zapcore.DebugLevel
