@@ -134,10 +134,16 @@ func followJournal(ctx context.Context, r *running, log *zap.Logger) {
 	if files := c.BackendOpts["journalfiles"]; files != "" {
 		opts.Files = strings.Fields(files)
 	}
+	// Like fail2ban, start findtime back, so that failures just before
+	// the start still count; after an error, go on after the last entry.
+	opts.Since = time.Now().Add(-c.FindTime)
 	for ctx.Err() == nil {
 		rd, err := journal.Open(opts)
 		if err == nil {
-			err = rd.Follow(ctx, func(e journal.Entry) { r.send(ctx, line{text: e.Line, t: e.Time}) })
+			err = rd.Follow(ctx, func(e journal.Entry) {
+				opts.Cursor = e.Cursor
+				r.send(ctx, line{text: e.Line, t: e.Time})
+			})
 			rd.Close()
 		}
 		if ctx.Err() != nil {
