@@ -17,8 +17,6 @@ var (
 	// actionWithParams matches one "name[params]" entry of an action list
 	// (the first alternative of OPTION_SPLIT_CRE, without its lookahead).
 	actionWithParams = regexp.MustCompile(`^[^\[\s]+(?:\s*\[\s*(?:[\w\-_.]+=(?:"[^"]*"|'[^']*'|[^,\]]*)\s*(?:,|\]\s*\[)?\s*)*\])?`)
-	// tagRef finds a <tag> reference (TAG_CRE).
-	tagRef = regexp.MustCompile(`<([^ <>]+)>`)
 )
 
 // maxTagReplaceCount bounds how often one tag may be substituted into
@@ -180,28 +178,28 @@ type tagLookup func(tag string) (v string, ok bool, err error)
 // repeatedly, until no more replacements happen. Unknown tags stay.
 func substituteTags(in *omap, ignore map[string]bool, addrepl tagLookup) (*omap, error) {
 	tags := in.clone()
-	done := map[string]bool{}
-	repCounts := map[string]map[string]int{}
+	done := make([]bool, len(in.keys))
+	repCounts := make([]map[string]int, len(in.keys))
 	for {
 		repeat := false
-		for _, tag := range in.keys {
-			if ignore[tag] || done[tag] {
+		for ti, tag := range in.keys {
+			if done[ti] || ignore[tag] {
 				continue
 			}
-			value, _ := tags.get(tag)
-			orig := value
-			rplc := repCounts[tag]
-			if rplc == nil {
-				rplc = map[string]int{}
+			value := tags.vals[tag]
+			if value == noneValue {
+				done[ti] = true
+				continue
 			}
+			orig := value
+			rplc := repCounts[ti]
 			pos := 0
 			for {
-				loc := tagRef.FindStringSubmatchIndex(value[pos:])
-				if loc == nil {
+				start, end, ok := findTag(value, pos)
+				if !ok {
 					break
 				}
-				start, end := pos+loc[0], pos+loc[1]
-				rtag := value[pos+loc[2] : pos+loc[3]]
+				rtag := value[start+1 : end-1]
 				if ignore[rtag] {
 					pos = end
 					continue
@@ -214,6 +212,9 @@ func substituteTags(in *omap, ignore map[string]bool, addrepl tagLookup) (*omap,
 					return nil, fmt.Errorf("option %q contains a self-referencing tag definition <%s> that cannot be resolved (value %q)", tag, rtag, value)
 				}
 				repl, ok := tags.get(rtag)
+				if repl == noneValue {
+					ok = false
+				}
 				if !ok && addrepl != nil {
 					var err error
 					repl, ok, err = addrepl(rtag)
@@ -225,19 +226,23 @@ func substituteTags(in *omap, ignore map[string]bool, addrepl tagLookup) (*omap,
 					pos = end
 					continue
 				}
-				value = strings.ReplaceAll(value, "<"+rtag+">", repl)
+				// No "<rtag>" precedes start: those were left unresolved.
+				value = replaceFrom(value, start, value[start:end], repl)
+				if rplc == nil {
+					rplc = map[string]int{}
+				}
 				rplc[rtag]++
 				pos = start
 			}
 			if orig != value {
-				if tagRef.MatchString(value) {
-					repCounts[tag] = rplc
+				if _, _, ok := findTag(value, 0); ok {
+					repCounts[ti] = rplc
 					repeat = true
 				}
 				tags.set(tag, value, "")
 			}
-			if !strings.Contains(value, "<") {
-				done[tag] = true
+			if strings.IndexByte(value, '<') < 0 {
+				done[ti] = true
 			}
 		}
 		if !repeat {
@@ -245,4 +250,43 @@ func substituteTags(in *omap, ignore map[string]bool, addrepl tagLookup) (*omap,
 		}
 	}
 	return tags, nil
+}
+
+// findTag finds the first <tag> reference (TAG_CRE, `<([^ <>]+)>`) in s
+// at or after from; it returns the bounds of "<tag>".
+func findTag(s string, from int) (start, end int, ok bool) {
+	for i := from; i < len(s); i++ {
+		if s[i] != '<' {
+			continue
+		}
+		j := i + 1
+		for j < len(s) && s[j] != ' ' && s[j] != '<' && s[j] != '>' {
+			j++
+		}
+		if j < len(s) && s[j] == '>' && j > i+1 {
+			return i, j + 1, true
+		}
+	}
+	return 0, 0, false
+}
+
+// replaceFrom is value[:from] + strings.ReplaceAll(value[from:], old, new)
+// in one allocation.
+func replaceFrom(value string, from int, old, new string) string {
+	rest := value[from:]
+	k := strings.Index(rest, old)
+	if k < 0 {
+		return value
+	}
+	var b strings.Builder
+	b.Grow(len(value) + len(new) - len(old))
+	b.WriteString(value[:from])
+	for k >= 0 {
+		b.WriteString(rest[:k])
+		b.WriteString(new)
+		rest = rest[k+len(old):]
+		k = strings.Index(rest, old)
+	}
+	b.WriteString(rest)
+	return b.String()
 }

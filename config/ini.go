@@ -11,11 +11,13 @@ import (
 const defaultSection = "DEFAULT"
 
 // optionLine is ConfigParser's OPTCRE with the "=" and ":" delimiters: the
-// option name ends at the first delimiter.
+// option name ends at the first delimiter. matchOptionLine is its
+// hand-written equivalent (the tests compare them).
 var optionLine = regexp.MustCompile(`^(.*?)\s*([=:])\s*(.*)$`)
 
 // sectionHeader is ConfigParser's SECTCRE (matched at the start of the
-// stripped line, not anchored at its end).
+// stripped line, not anchored at its end). matchSectionHeader is its
+// hand-written equivalent (the tests compare them).
 var sectionHeader = regexp.MustCompile(`^\[(.+)\]`)
 
 // parseINI parses one file with Python ConfigParser rules as fail2ban
@@ -86,8 +88,7 @@ func parseINI(name string, data []byte) (*parser, error) {
 			continue
 		}
 		indent = curIndent
-		if m := sectionHeader.FindStringSubmatch(value); m != nil {
-			sect := m[1]
+		if sect, ok := matchSectionHeader(value); ok {
 			noSection = false
 			switch {
 			case sect == defaultSection:
@@ -111,7 +112,7 @@ func parseINI(name string, data []byte) (*parser, error) {
 		if noSection {
 			return nil, fmt.Errorf("%s:%d: file contains no section headers: %q", name, lineno, line)
 		}
-		m := optionLine.FindStringSubmatch(value)
+		m := matchOptionLine(value)
 		if m == nil || strings.TrimRight(m[1], " \t") == "" {
 			badLines = append(badLines, fmt.Sprintf("%s:%d: parsing error: %q", name, lineno, line))
 			if m == nil {
@@ -135,4 +136,45 @@ func parseINI(name string, data []byte) (*parser, error) {
 		return nil, fmt.Errorf("source contains parsing errors:\n%s", strings.Join(badLines, "\n"))
 	}
 	return p, nil
+}
+
+// matchSectionHeader is sectionHeader.FindStringSubmatch(line)[1].
+func matchSectionHeader(line string) (string, bool) {
+	if len(line) < 3 || line[0] != '[' {
+		return "", false
+	}
+	end := strings.LastIndexByte(line, ']')
+	if end < 2 {
+		return "", false
+	}
+	name := line[1:end]
+	if strings.IndexByte(name, '\n') >= 0 {
+		return "", false
+	}
+	return name, true
+}
+
+// isRegexpSpace is the \s class of Go's regexp.
+func isRegexpSpace(c byte) bool {
+	return c == ' ' || c == '\t' || c == '\n' || c == '\f' || c == '\r'
+}
+
+// matchOptionLine is optionLine.FindStringSubmatch(line) for a line
+// without new lines: the text before the first delimiter without its
+// trailing spaces, the delimiter, and the text after it without its
+// leading spaces; nil when there is no delimiter.
+func matchOptionLine(line string) []string {
+	i := strings.IndexAny(line, "=:")
+	if i < 0 {
+		return nil
+	}
+	name := line[:i]
+	for len(name) > 0 && isRegexpSpace(name[len(name)-1]) {
+		name = name[:len(name)-1]
+	}
+	val := line[i+1:]
+	for len(val) > 0 && isRegexpSpace(val[0]) {
+		val = val[1:]
+	}
+	return []string{line, name, line[i : i+1], val}
 }

@@ -174,6 +174,9 @@ func (d *defInit) getCombined(ignore map[string]bool) (*omap, error) {
 		ign[k] = true
 	}
 	for _, k := range comb.keys {
+		if strings.IndexByte(k, '?') < 0 {
+			continue
+		}
 		if m := conditionalSection.FindStringSubmatch(k); m != nil {
 			ign[m[1]] = true
 		}
@@ -186,7 +189,7 @@ func (d *defInit) getCombined(ignore map[string]bool) (*omap, error) {
 		if s.kind != "int" {
 			continue
 		}
-		if v, ok := out.get(s.name); ok {
+		if v, ok := out.get(s.name); ok && v != noneValue {
 			n, err := pyInt(v)
 			if err != nil {
 				d.l.warnf("%s: wrong int value %q for %q; using the default", d.file, v, s.name)
@@ -311,7 +314,7 @@ func (l *loader) loadAction(jail, act string, jailOpts *omap) (Action, error) {
 	if err != nil {
 		return Action{}, fmt.Errorf("invalid action definition %q: %w", act, err)
 	}
-	a := Action{Name: an, Params: aopts.plain()}
+	a := Action{Name: an, Params: aopts.plain(), ParamOrder: append([]string(nil), aopts.keys...)}
 	if strings.HasSuffix(an, ".py") {
 		a.ActName = strings.TrimSuffix(an, ".py")
 		if v, ok := aopts.get("actname"); ok {
@@ -355,6 +358,11 @@ func (l *loader) loadAction(jail, act string, jailOpts *omap) (Action, error) {
 		return Action{}, fmt.Errorf("action %q: %w", an, err)
 	}
 	a.Options = comb.plain()
+	for k, v := range a.Options {
+		if v == noneValue {
+			delete(a.Options, k)
+		}
+	}
 	a.OptionOrder = append([]string(nil), comb.keys...)
 	a.Init = map[string]string{}
 	for _, k := range ar.initOpts.keys {
@@ -370,9 +378,10 @@ func (l *loader) loadAction(jail, act string, jailOpts *omap) (Action, error) {
 // filter's.
 func effective(jailOpts, filt *omap, opt string) (string, bool) {
 	if v, ok := jailOpts.get(opt); ok {
-		return v, true
+		return v, v != noneValue
 	}
-	return filt.get(opt)
+	v, ok := filt.get(opt)
+	return v, ok && v != noneValue
 }
 
 // regexList splits a multi-line regex option, dropping empty lines.
@@ -404,7 +413,9 @@ func (l *loader) fillFilter(j *Jail, name string, params *omap, fr *defInit, com
 		all = sub
 	}
 	for _, k := range all.keys {
-		f.Options[k] = all.vals[k]
+		if v := all.vals[k]; v != noneValue {
+			f.Options[k] = v
+		}
 	}
 	for _, s := range filterOpts {
 		if v, ok := effective(jailOpts, comb, s.name); ok {
@@ -423,13 +434,15 @@ func (l *loader) fillFilter(j *Jail, name string, params *omap, fr *defInit, com
 	f.DatePattern, _ = effective(jailOpts, comb, "datepattern")
 	f.JournalMatch, _ = effective(jailOpts, comb, "journalmatch")
 	if v, ok := effective(jailOpts, comb, "maxlines"); ok {
-		n, err := pyInt(v)
-		if err != nil {
-			return fmt.Errorf("maxlines: %w", err)
+		// An invalid value is None for fail2ban: no maxlines is sent.
+		if n, err := pyInt(v); err == nil {
+			f.MaxLines = n
+		} else {
+			delete(f.Options, "maxlines")
 		}
-		f.MaxLines = n
 	}
 	f.LogType, _ = comb.get("logtype")
+	f.comb = comb
 	j.Filter = f
 	return nil
 }
@@ -461,13 +474,21 @@ func (l *loader) fillJail(jp *parser, j *Jail, opts *omap, jailFile func(string)
 	j.Backend, j.BackendOpts = strings.TrimSpace(bn), bopts.plain()
 	j.LogEncoding, _ = opts.get("logencoding")
 
+	j.opts = opts
+	if opts.has("logpath") {
+		opts.setSrc("logpath", jailFile("logpath"))
+	}
 	j.MaxRetry = DefaultMaxRetry
 	if v, ok := opts.get("maxretry"); ok {
-		j.MaxRetry, _ = pyInt(v)
+		if n, err := pyInt(v); err == nil {
+			j.MaxRetry = n
+		}
 	}
 	j.MaxMatches = DefaultMaxMatches
 	if v, ok := opts.get("maxmatches"); ok {
-		j.MaxMatches, _ = pyInt(v)
+		if n, err := pyInt(v); err == nil {
+			j.MaxMatches = n
+		}
 	}
 	j.FindTime, j.BanTime = DefaultFindTime, DefaultBanTime
 	for opt, dst := range map[string]*time.Duration{"findtime": &j.FindTime, "bantime": &j.BanTime} {
@@ -495,20 +516,16 @@ func (l *loader) fillJail(jp *parser, j *Jail, opts *omap, jailFile func(string)
 
 	// Every option of the section, interpolated; options that do not
 	// resolve (unused helpers such as action_cf_mwl) are left out.
-	j.Options = map[string]string{}
-	seen := map[string]bool{}
-	var keys []string
-	if s := jp.sections[name]; s != nil {
-		keys = append(keys, s.keys...)
-	}
-	keys = append(keys, jp.defaults.keys...)
-	for _, k := range keys {
-		if seen[k] {
-			continue
-		}
-		seen[k] = true
-		if v, err := jp.get(name, k, nil); err == nil {
-			j.Options[k] = v
+	sect := jp.sections[name]
+	j.Options = make(map[string]string, sect.len()+jp.defaults.len())
+	for _, keys := range [][]string{sect.keyList(), jp.defaults.keys} {
+		for _, k := range keys {
+			if _, done := j.Options[k]; done || opts.has(k) {
+				continue // the template options are set below
+			}
+			if v, err := jp.get(name, k, nil); err == nil {
+				j.Options[k] = v
+			}
 		}
 	}
 	for _, k := range opts.keys {

@@ -4,15 +4,32 @@ import "strings"
 
 // omap is an insertion-ordered string map, the Go stand-in for the Python
 // dicts fail2ban iterates in insertion order. src remembers the file each
-// value came from, so errors can name it.
+// value came from, so errors can name it (allocated on first use).
+// upper records whether a key has upper-case or non-ASCII letters, so
+// lower-casing the keys can be skipped when it would change nothing.
 type omap struct {
-	keys []string
-	vals map[string]string
-	src  map[string]string
+	keys  []string
+	vals  map[string]string
+	src   map[string]string
+	upper bool
 }
 
 func newOmap() *omap {
-	return &omap{vals: map[string]string{}, src: map[string]string{}}
+	return &omap{vals: map[string]string{}}
+}
+
+func newOmapSize(n int) *omap {
+	return &omap{vals: make(map[string]string, n), keys: make([]string, 0, n)}
+}
+
+// hasUpper reports whether k has bytes strings.ToLower could change.
+func hasUpper(k string) bool {
+	for i := 0; i < len(k); i++ {
+		if c := k[i]; c >= 'A' && c <= 'Z' || c >= 0x80 {
+			return true
+		}
+	}
+	return false
 }
 
 func (m *omap) get(k string) (string, bool) {
@@ -35,11 +52,22 @@ func (m *omap) has(k string) bool {
 func (m *omap) set(k, v, src string) {
 	if _, ok := m.vals[k]; !ok {
 		m.keys = append(m.keys, k)
+		if !m.upper && hasUpper(k) {
+			m.upper = true
+		}
 	}
 	m.vals[k] = v
 	if src != "" {
-		m.src[k] = src
+		m.setSrc(k, src)
 	}
+}
+
+// setSrc records the file the value of k came from.
+func (m *omap) setSrc(k, src string) {
+	if m.src == nil {
+		m.src = map[string]string{}
+	}
+	m.src[k] = src
 }
 
 func (m *omap) len() int {
@@ -51,15 +79,18 @@ func (m *omap) len() int {
 
 func (m *omap) clone() *omap {
 	c := &omap{
-		keys: append([]string(nil), m.keys...),
-		vals: make(map[string]string, len(m.vals)),
-		src:  make(map[string]string, len(m.src)),
+		keys:  append(make([]string, 0, len(m.keys)+4), m.keys...),
+		vals:  make(map[string]string, len(m.vals)+4),
+		upper: m.upper,
 	}
 	for k, v := range m.vals {
 		c.vals[k] = v
 	}
-	for k, v := range m.src {
-		c.src[k] = v
+	if len(m.src) > 0 {
+		c.src = make(map[string]string, len(m.src))
+		for k, v := range m.src {
+			c.src[k] = v
+		}
 	}
 	return c
 }
@@ -79,6 +110,15 @@ func (m *omap) merged(o *omap) *omap {
 	c := m.clone()
 	c.update(o)
 	return c
+}
+
+// lowered returns m with lower-cased keys, m itself when they already
+// are.
+func (m *omap) lowered() *omap {
+	if m == nil || !m.upper {
+		return m
+	}
+	return m.lowerKeys()
 }
 
 // plain returns the entries as an ordinary map.
@@ -104,4 +144,12 @@ func (m *omap) lowerKeys() *omap {
 		c.set(strings.ToLower(k), m.vals[k], m.src[k])
 	}
 	return c
+}
+
+// keyList returns the keys in order (none for a nil map).
+func (m *omap) keyList() []string {
+	if m == nil {
+		return nil
+	}
+	return m.keys
 }

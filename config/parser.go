@@ -20,12 +20,11 @@ const knownPrefix = "KNOWN/"
 var (
 	// conditionalSection matches names like "Init?family=inet6".
 	conditionalSection = regexp.MustCompile(`^(\w+)(\?.+)$`)
-	// sectionOptRef finds %(section/option)s references.
+	// sectionOptRef finds %(section/option)s references (sectionOptRefs
+	// is its hand-written equivalent; the tests compare them).
 	sectionOptRef = regexp.MustCompile(`%\(([\w\-]+/([^)]+))\)s`)
 	// sectionOptName splits a "section/option" name.
 	sectionOptName = regexp.MustCompile(`^([\w\-]+)/([^\s>]+)$`)
-	// interpKey is BasicInterpolation's key reference.
-	interpKey = regexp.MustCompile(`^%\(([^)]+)\)s`)
 )
 
 // errNoSection and errNoOption are ConfigParser's NoSectionError and
@@ -85,7 +84,7 @@ func (p *parser) merge(f *parser) {
 	p.defaults.update(f.defaults)
 	for _, n := range f.order {
 		s := f.sections[n]
-		if m := conditionalSection.FindStringSubmatch(n); m != nil {
+		if m := conditionalMatch(n); m != nil {
 			n = m[1]
 			renamed := newOmap()
 			for _, k := range s.keys {
@@ -148,16 +147,25 @@ func (e *InterpolationError) Error() string {
 	return where + ": " + e.Msg
 }
 
-// chain is the lookup order of ConfigParser.get: an overlay (vars plus
-// interpolation helpers), the section, then [DEFAULT].
+// chain is the lookup order of ConfigParser.get: __name__ and the
+// %(section/option)s helpers, the vars (keys lower-cased), the section,
+// then [DEFAULT].
 type chain struct {
-	top  map[string]string
-	sect *omap
-	defs *omap
+	name    string            // the section, value of %(__name__)s
+	helpers map[string]string // raw values of %(section/option)s refs
+	vars    *omap
+	sect    *omap
+	defs    *omap
 }
 
 func (c *chain) lookup(k string) (string, bool) {
-	if v, ok := c.top[k]; ok {
+	if k == "__name__" {
+		return c.name, true
+	}
+	if v, ok := c.helpers[k]; ok {
+		return v, true
+	}
+	if v, ok := c.vars.get(k); ok {
 		return v, true
 	}
 	if v, ok := c.sect.get(k); ok {
@@ -168,7 +176,7 @@ func (c *chain) lookup(k string) (string, bool) {
 
 // source returns the file an option's value was read from.
 func (c *chain) source(k string) string {
-	if _, ok := c.top[k]; ok {
+	if k == "__name__" || c.helpers[k] != "" || c.vars.has(k) {
 		return ""
 	}
 	if c.sect.has(k) {
@@ -187,9 +195,12 @@ func (p *parser) get(section, option string, vars *omap) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	if strings.IndexByte(raw, '%') < 0 {
+		return raw, nil
+	}
 	opt := strings.ToLower(option)
 	var b strings.Builder
-	if err := p.interpolate(section, opt, &b, raw, c, 1); err != nil {
+	if err := p.interpolate(section, opt, &b, raw, &c, 1); err != nil {
 		var ie *InterpolationError
 		if errors.As(err, &ie) && ie.File == "" {
 			ie.File = c.source(opt)
@@ -199,22 +210,27 @@ func (p *parser) get(section, option string, vars *omap) (string, error) {
 	return b.String(), nil
 }
 
+// lowerVars returns vars with lower-case keys (ConfigParser applies
+// optionxform to them), without copying when they already are.
+func lowerVars(vars *omap) *omap { return vars.lowered() }
+
 // getRaw returns the uninterpolated value and the lookup chain.
-func (p *parser) getRaw(section, option string, vars *omap) (string, *chain, error) {
+func (p *parser) getRaw(section, option string, vars *omap) (string, chain, error) {
 	opt := strings.ToLower(option)
 	sect, ok := p.sections[section]
 	if !ok && section != defaultSection {
-		return "", nil, fmt.Errorf("section [%s]: %w", section, errNoSection)
+		return "", chain{}, fmt.Errorf("section [%s]: %w", section, errNoSection)
 	}
-	c := &chain{top: map[string]string{}, sect: sect, defs: p.defaults}
-	if vars != nil {
-		for _, k := range vars.keys {
-			c.top[strings.ToLower(k)] = vars.vals[k]
-		}
-	}
-	raw, ok := c.lookup(opt)
+	c := chain{name: section, vars: lowerVars(vars), sect: sect, defs: p.defaults}
+	raw, ok := c.vars.get(opt)
 	if !ok {
-		return "", nil, fmt.Errorf("section [%s], option %q: %w", section, opt, errNoOption)
+		raw, ok = c.sect.get(opt)
+	}
+	if !ok {
+		raw, ok = c.defs.get(opt)
+	}
+	if !ok {
+		return "", chain{}, fmt.Errorf("section [%s], option %q: %w", section, opt, errNoOption)
 	}
 	return raw, c, nil
 }
@@ -264,28 +280,30 @@ func (p *parser) interpolate(section, option string, b *strings.Builder, rest st
 		}
 		b.WriteString(rest[:i])
 		rest = rest[i:]
-		next := ""
+		next := byte(0)
 		if len(rest) > 1 {
-			next = rest[1:2]
+			next = rest[1]
 		}
 		switch next {
-		case "%":
+		case '%':
 			b.WriteByte('%')
 			rest = rest[2:]
-		case "(":
-			m := interpKey.FindStringSubmatch(rest)
-			if m == nil {
+		case '(':
+			// %(key)s: the key runs to the first ")", which "s" follows.
+			j := strings.IndexByte(rest[2:], ')')
+			if j <= 0 || 2+j+1 >= len(rest) || rest[2+j+1] != 's' {
 				return &InterpolationError{Section: section, Option: option,
 					Msg: fmt.Sprintf("bad interpolation variable reference %q", rest)}
 			}
-			key := strings.ToLower(m[1])
-			rest = rest[len(m[0]):]
+			name := rest[2 : 2+j]
+			key := strings.ToLower(name)
+			rest = rest[2+j+2:]
 			v, ok := c.lookup(key)
 			if !ok {
 				return &InterpolationError{Section: section, Option: option,
-					Msg: fmt.Sprintf("bad value substitution: %%(%s)s refers to an option that is not defined", m[1])}
+					Msg: fmt.Sprintf("bad value substitution: %%(%s)s refers to an option that is not defined", name)}
 			}
-			if strings.Contains(v, "%") {
+			if strings.IndexByte(v, '%') >= 0 {
 				if err := p.interpolate(section, option, b, v, c, depth+1); err != nil {
 					return err
 				}
@@ -300,53 +318,103 @@ func (p *parser) interpolate(section, option string, b *strings.Builder, rest st
 	return nil
 }
 
-// withHelpers returns a chain whose overlay also holds __name__ and the
-// raw values of the %(section/option)s references found in rest.
+// withHelpers returns the chain with the raw values of the
+// %(section/option)s references found in rest added to its helpers (a
+// copy is made when something is added).
 func (p *parser) withHelpers(section, rest string, c *chain) *chain {
-	top := make(map[string]string, len(c.top)+2)
-	for k, v := range c.top {
-		top[k] = v
+	if !strings.Contains(rest, "%(") || !strings.Contains(rest, "/") {
+		return c
 	}
-	top["__name__"] = section
-	if strings.Contains(rest, "/") && strings.Contains(rest, "%(") {
-		for _, m := range sectionOptRef.FindAllStringSubmatch(rest, -1) {
-			sopt, opt := m[1], m[2]
-			if _, ok := (&chain{top: top, sect: c.sect, defs: c.defs}).lookup(sopt); ok {
-				continue
-			}
-			if sopt != strings.ToLower(sopt) {
-				// Python stores it under the name as written but looks it
-				// up lower-cased, so it is never found.
-				continue
-			}
-			sec := sopt[:len(sopt)-len(opt)-1]
-			var (
-				v     string
-				found bool
-				dflt  bool
-			)
-			switch strings.ToLower(sec) {
-			case "default":
-				dflt = true
-			case "known":
-				v, found = p.sections[knownPrefix+section].get(opt)
-				dflt = !found
-			default:
-				s, ok := p.sections[sec]
-				if !ok {
-					continue
-				}
-				v, found = s.get(opt)
-				dflt = !found
-			}
-			if dflt {
-				v, found = p.defaults.get(opt)
-				if !found {
-					continue
-				}
-			}
-			top[sopt] = v
+	out := c
+	for _, m := range sectionOptRefs(rest) {
+		sopt, opt := m[0], m[1]
+		if _, ok := out.lookup(sopt); ok {
+			continue
 		}
+		if sopt != strings.ToLower(sopt) {
+			// Python stores it under the name as written but looks it
+			// up lower-cased, so it is never found.
+			continue
+		}
+		sec := sopt[:len(sopt)-len(opt)-1]
+		var (
+			v     string
+			found bool
+			dflt  bool
+		)
+		switch strings.ToLower(sec) {
+		case "default":
+			dflt = true
+		case "known":
+			v, found = p.sections[knownPrefix+section].get(opt)
+			dflt = !found
+		default:
+			s, ok := p.sections[sec]
+			if !ok {
+				continue
+			}
+			v, found = s.get(opt)
+			dflt = !found
+		}
+		if dflt {
+			v, found = p.defaults.get(opt)
+			if !found {
+				continue
+			}
+		}
+		if out == c {
+			cp := *c
+			cp.helpers = make(map[string]string, len(c.helpers)+1)
+			for k, hv := range c.helpers {
+				cp.helpers[k] = hv
+			}
+			out = &cp
+		}
+		out.helpers[sopt] = v
 	}
-	return &chain{top: top, sect: c.sect, defs: c.defs}
+	return out
+}
+
+// conditionalMatch matches a conditional name like "Init?family=inet6".
+func conditionalMatch(n string) []string {
+	if strings.IndexByte(n, '?') < 0 {
+		return nil
+	}
+	return conditionalSection.FindStringSubmatch(n)
+}
+
+func isWordByte(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_'
+}
+
+// sectionOptRefs finds the %(section/option)s references in s (what
+// sectionOptRef matches): for each, the "section/option" name and the
+// option.
+func sectionOptRefs(s string) [][2]string {
+	var out [][2]string
+	for i := 0; i+1 < len(s); {
+		k := strings.Index(s[i:], "%(")
+		if k < 0 {
+			break
+		}
+		i += k + 2
+		j := i
+		for j < len(s) && (isWordByte(s[j]) || s[j] == '-') {
+			j++
+		}
+		if j == i || j >= len(s) || s[j] != '/' {
+			continue
+		}
+		e := strings.IndexByte(s[j+1:], ')')
+		if e <= 0 {
+			continue
+		}
+		e += j + 1
+		if e+1 >= len(s) || s[e+1] != 's' {
+			continue
+		}
+		out = append(out, [2]string{s[i:e], s[j+1 : e]})
+		i = e + 2
+	}
+	return out
 }

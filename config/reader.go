@@ -37,6 +37,7 @@ type loader struct {
 	files    map[string]*fileEntry
 	shared   map[string]*sharedConf
 	warnings []string
+	warned   map[string]bool
 }
 
 type fileEntry struct {
@@ -100,8 +101,17 @@ func (l *loader) display(p string) string {
 	return path.Join(l.label, p)
 }
 
+// warnf records a warning, once.
 func (l *loader) warnf(format string, args ...any) {
-	l.warnings = append(l.warnings, fmt.Sprintf(format, args...))
+	w := fmt.Sprintf(format, args...)
+	if l.warned[w] {
+		return
+	}
+	if l.warned == nil {
+		l.warned = map[string]bool{}
+	}
+	l.warned[w] = true
+	l.warnings = append(l.warnings, w)
 }
 
 func (l *loader) isFile(p string) bool {
@@ -221,7 +231,13 @@ func (l *loader) includesOf(f string, seen []string) ([]string, error) {
 					continue
 				}
 				r, ok := l.resolveInclude(path.Dir(f), name)
-				if !ok || contains(seen, r) {
+				if !ok {
+					continue
+				}
+				if contains(seen, r) {
+					// fail2ban cuts include loops silently; say so.
+					l.warnf("%s: [INCLUDES] %s: include loop: %s includes %s, which is already being read; skipped",
+						l.display(f), which, l.display(f), l.display(r))
 					continue
 				}
 				got, err := l.includes([]string{r}, append(append([]string(nil), seen...), f))
@@ -294,6 +310,11 @@ func (l *loader) readConf(name string) (p *parser, found bool, err error) {
 	return merged, true, nil
 }
 
+// noneValue stands for Python's None among option values: the value
+// fail2ban gives the options of a missing section that have no default.
+// It never reaches the exported maps.
+const noneValue = "\x00None"
+
 // optSpec is one entry of a fail2ban options template.
 type optSpec struct {
 	name string
@@ -315,8 +336,12 @@ func (l *loader) getOptions(p *parser, file, sec string, specs []optSpec, pOpts 
 		v, err := p.get(sec, s.name, pOpts)
 		switch {
 		case errors.Is(err, errNoSection):
+			// fail2ban sets every option of a missing section to its
+			// default, None included.
 			if s.def != nil {
 				out.set(s.name, *s.def, "")
+			} else {
+				out.set(s.name, noneValue, "")
 			}
 			continue
 		case errors.Is(err, errNoOption):
@@ -337,6 +362,10 @@ func (l *loader) getOptions(p *parser, file, sec string, specs []optSpec, pOpts 
 					l.warnf("%s: wrong value for %q in [%s]: %v; using the default", file, s.name, sec, err)
 					if s.def != nil {
 						out.set(s.name, *s.def, "")
+					} else {
+						// fail2ban keeps the option, valued None; the
+						// unparsable text stands for it here.
+						out.set(s.name, v, "")
 					}
 					continue
 				}
@@ -371,6 +400,7 @@ func (l *loader) load() (*Config, error) {
 		if !enabled {
 			continue
 		}
+		cfg.order = append(cfg.order, name)
 		if err != nil {
 			cfg.Broken = append(cfg.Broken, &JailError{Jail: name, Err: err})
 			continue
@@ -442,7 +472,27 @@ func (l *loader) loadDaemon(d *Daemon) error {
 		}
 	}
 	for k, v := range opts.plain() {
+		if v == noneValue {
+			d.dbMaxMatchesNone = k == "dbmaxmatches"
+			continue
+		}
 		d.Options[k] = v
+	}
+	if p.hasSection("Thread") {
+		d.Thread = map[string]string{}
+		for _, k := range p.ownOptions("Thread") {
+			if v, err := p.get("Thread", k, nil); err == nil {
+				d.Thread[k] = v
+			}
+		}
+		// fail2ban reads only stacksize, falling back to [DEFAULT].
+		v, err := p.get("Thread", "stacksize", nil)
+		switch {
+		case err == nil:
+			d.Thread["stacksize"] = v
+		case !errors.Is(err, errNoOption):
+			return fmt.Errorf("load %s: %s: [Thread] stacksize: %w", l.label, file, err)
+		}
 	}
 	return nil
 }

@@ -20,6 +20,10 @@ type Config struct {
 	// Warnings lists what fail2ban would log as a warning while reading
 	// (invalid numbers replaced by defaults, jails without actions).
 	Warnings []string
+
+	// order lists the enabled jails, resolved or broken, in the order
+	// fail2ban reads them (the order of Commands).
+	order []string
 }
 
 // Daemon is fail2ban.conf's [Definition] section.
@@ -35,6 +39,14 @@ type Daemon struct {
 	// by lower-case option name, with fail2ban's defaults for the options
 	// it knows.
 	Options map[string]string
+	// Thread holds fail2ban.conf's [Thread] options after interpolation,
+	// keyed by lower-case option name; nil when there is no [Thread]
+	// section.
+	Thread map[string]string
+
+	// dbMaxMatchesNone is set when fail2ban sends dbmaxmatches as None
+	// (fail2ban.conf has no [Definition] section).
+	dbMaxMatchesNone bool
 }
 
 // LogPath is one logpath entry of a jail: a path or glob, and whether only
@@ -81,6 +93,10 @@ type Jail struct {
 	// keyed by lower-case option name, for what the typed fields do not
 	// cover yet.
 	Options map[string]string
+
+	// opts are the jail's template options in fail2ban's order (the
+	// values fail2ban's JailReader converts into commands).
+	opts *omap
 }
 
 // Filter is a resolved filter definition.
@@ -98,6 +114,10 @@ type Filter struct {
 	// Options holds every [Definition] and [Init] option after
 	// interpolation, keyed by lower-case option name.
 	Options map[string]string
+
+	// comb is the filter's combined options in fail2ban's order, without
+	// the options the jail sets itself (what FilterReader converts).
+	comb *omap
 }
 
 // Action is one resolved action of a jail: the action.d name and the
@@ -105,6 +125,8 @@ type Filter struct {
 type Action struct {
 	Name   string
 	Params map[string]string
+	// ParamOrder lists the keys of Params in the order they were written.
+	ParamOrder []string
 	// ActName is the action's unique name within the jail (fail2ban's
 	// actname: the file name, suffixed when a name= parameter differs).
 	ActName string

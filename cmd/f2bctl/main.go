@@ -4,10 +4,15 @@
 //	f2bctl [-s SOCKET] ping
 //	f2bctl [-s SOCKET] status [JAIL]
 //	f2bctl [-s SOCKET] banned [IP...]
+//	f2bctl [-s SOCKET] set JAIL banip IP... | -      (- reads addresses from stdin)
+//	f2bctl [-s SOCKET] set JAIL unbanip [--report-absent] IP...
+//	f2bctl [-s SOCKET] unban --all | IP...
+//	f2bctl [-s SOCKET] get JAIL banip [--with-time]
 //	f2bctl [-s SOCKET] stop
 package main
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"flag"
@@ -21,23 +26,44 @@ import (
 )
 
 func main() {
-	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 }
 
 // run is f2bctl; it returns the exit status (255 on error, as
 // fail2ban-client).
-func run(args []string, stdout, stderr io.Writer) int {
+func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("f2bctl", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	socket := fs.String("s", "/run/f2bd/f2bd.sock", "f2bd's control socket `path`")
-	fs.String("c", "/etc/fail2ban", "configuration `dir`ectory (for commands that read it)")
+	confDir := fs.String("c", "/etc/fail2ban", "configuration `dir`ectory (for -d and -t)")
+	dump := fs.Bool("d", false, "print the resolved configuration as fail2ban-client -d does (one JSON array per command) and exit")
+	check := fs.Bool("t", false, "test the configuration and exit (non-zero on errors)")
 	timeout := fs.Duration("timeout", 30*time.Second, "how long to wait for an answer")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: f2bctl [-s SOCKET] ping | status [JAIL] | banned [IP...] | stop")
+		fmt.Fprintln(stderr, `usage: f2bctl [-c CONFDIR] -d | -t
+       f2bctl [-s SOCKET] COMMAND
+  ping | status [JAIL] | banned [IP...] | stop
+  set JAIL banip IP... | set JAIL banip -   (addresses from stdin, one per line)
+  set JAIL unbanip [--report-absent] IP... | unban --all | unban IP...
+  get JAIL banip [--with-time]`)
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
 		return 255
+	}
+	switch {
+	case *dump:
+		if err := dumpConfig(*confDir, stdout); err != nil {
+			fmt.Fprintf(stderr, "ERROR  %v\n", err)
+			return 255
+		}
+		return 0
+	case *check:
+		if err := testConfig(*confDir, stdout); err != nil {
+			fmt.Fprintf(stderr, "ERROR  %v\n", err)
+			return 255
+		}
+		return 0
 	}
 	argv := fs.Args()
 	if len(argv) == 0 {
@@ -46,7 +72,15 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), *timeout)
 	defer cancel()
-	if err := command(ctx, *socket, argv, stdout); err != nil {
+	if len(argv) == 4 && argv[0] == "set" && argv[2] == "banip" && argv[3] == "-" {
+		addrs, err := readAddrs(stdin)
+		if err != nil {
+			fmt.Fprintf(stderr, "ERROR  reading addresses from stdin: %v\n", err)
+			return 255
+		}
+		argv = append(argv[:3], addrs...)
+	}
+	if err := command(ctx, *socket, argv, stdout, stderr); err != nil {
 		var se *control.ServerError
 		if errors.As(err, &se) {
 			fmt.Fprintf(stderr, "ERROR  %s\n", se.Msg)
@@ -58,8 +92,40 @@ func run(args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
-func command(ctx context.Context, socket string, argv []string, w io.Writer) error {
+// readAddrs reads one address per line, skipping blank lines and # comments.
+func readAddrs(r io.Reader) ([]string, error) {
+	var addrs []string
+	sc := bufio.NewScanner(r)
+	for sc.Scan() {
+		l := strings.TrimSpace(sc.Text())
+		if l != "" && !strings.HasPrefix(l, "#") {
+			addrs = append(addrs, l)
+		}
+	}
+	return addrs, sc.Err()
+}
+
+func command(ctx context.Context, socket string, argv []string, w, errw io.Writer) error {
 	switch {
+	case argv[0] == "set" && len(argv) >= 3 && argv[2] == "banip":
+		var res control.BanResult
+		if err := control.Call(ctx, socket, argv, &res); err != nil {
+			return err
+		}
+		for _, a := range res.Ignored {
+			fmt.Fprintf(errw, "not banned: %s is never banned by jail %s (loopback, ignoreip or this host)\n", a, argv[1])
+		}
+		fmt.Fprintln(w, res.Banned)
+	case argv[0] == "get" && len(argv) >= 3 && argv[2] == "banip":
+		var list []string
+		if err := control.Call(ctx, socket, argv, &list); err != nil {
+			return err
+		}
+		sep := " "
+		if len(argv) > 3 && argv[3] == "--with-time" {
+			sep = "\n"
+		}
+		fmt.Fprintln(w, strings.Join(list, sep))
 	case argv[0] == "ping":
 		var pong string
 		if err := control.Call(ctx, socket, argv, &pong); err != nil {
@@ -95,10 +161,14 @@ func command(ctx context.Context, socket string, argv []string, w io.Writer) err
 		if err := control.Call(ctx, socket, argv, &out); err != nil {
 			return err
 		}
-		if s, ok := out.(string); ok {
-			fmt.Fprintln(w, s)
-		} else if out != nil {
-			fmt.Fprintln(w, out)
+		switch v := out.(type) {
+		case string:
+			fmt.Fprintln(w, v)
+		case float64: // counts, as JSON numbers
+			fmt.Fprintln(w, int64(v))
+		case nil:
+		default:
+			fmt.Fprintln(w, v)
 		}
 	}
 	return nil
