@@ -23,3 +23,12 @@ type JailBans struct {
 	Jail  string   `json:"jail"`
 	Addrs []string `json:"addrs"`
 }
+
+// BanResult is the reply to "set <jail> banip ...".
+type BanResult struct {
+	// Banned counts the addresses now in the kernel.
+	Banned int `json:"banned"`
+	// Ignored lists the addresses the jail never bans (loopback,
+	// ignoreip, the host's own), which were left out.
+	Ignored []string `json:"ignored,omitempty"`
+}

@@ -11,7 +11,6 @@ import (
 
 	"github.com/f2bd/f2bd/config"
 	"github.com/f2bd/f2bd/nft"
-	"github.com/f2bd/f2bd/pkg/ban"
 	"github.com/f2bd/f2bd/pkg/control"
 	"github.com/f2bd/f2bd/pkg/jail"
 )
@@ -87,14 +86,13 @@ func Run(ctx context.Context, o Options) error {
 		ln.Close()
 		return fmt.Errorf("setting up nftables table %s: %w", fw.Table(), err)
 	}
-	k := &kernel{fw: fw}
 
 	var wg sync.WaitGroup
-	decisions := make(chan ban.Decision, 4096)
-	wg.Go(func() { runBanner(ctx, k, decisions, log, o.Now) })
+	b := newBanner(fw, log, o.Now)
+	wg.Go(func() { b.run(ctx) })
 	for _, r := range jails {
 		startSources(ctx, &wg, r, log)
-		wg.Go(func() { r.run(ctx, decisions) })
+		wg.Go(func() { r.run(ctx, b) })
 		log.Info("jail started", zap.String("jail", r.j.Name()),
 			zap.Int("maxretry", r.j.Config.MaxRetry),
 			zap.Duration("findtime", r.j.Config.FindTime),
@@ -102,7 +100,7 @@ func Run(ctx context.Context, o Options) error {
 			zap.Strings("sources", r.sourceNames()))
 	}
 
-	h := &handler{jails: jails, kernel: k, stop: stop}
+	h := &handler{jails: jails, fw: fw, banner: b, stop: stop, now: o.Now}
 	wg.Go(func() {
 		if err := control.Serve(ctx, ln, h); err != nil {
 			log.Error("control socket", zap.Error(err))
@@ -119,64 +117,3 @@ func Run(ctx context.Context, o Options) error {
 	return nil
 }
 
-// kernel serialises the daemon's use of its one netlink connection.
-type kernel struct {
-	mu sync.Mutex
-	fw *nft.Firewall
-}
-
-func (k *kernel) ban(bans []nft.Ban) error {
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	return k.fw.Ban(bans)
-}
-
-func (k *kernel) list(jail string) ([]nft.Element, error) {
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	return k.fw.List(jail)
-}
-
-// runBanner writes ban decisions into the kernel, coalescing those that
-// arrive together into one batch.
-func runBanner(ctx context.Context, k *kernel, in <-chan ban.Decision, log *zap.Logger, now func() time.Time) {
-	const maxBatch = 4096
-	batch := make([]ban.Decision, 0, maxBatch)
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case d := <-in:
-			batch = append(batch[:0], d)
-		}
-	more:
-		for len(batch) < maxBatch {
-			select {
-			case d := <-in:
-				batch = append(batch, d)
-			default:
-				break more
-			}
-		}
-		t := now()
-		bans := make([]nft.Ban, 0, len(batch))
-		for _, d := range batch {
-			timeout := d.Remaining(t)
-			if timeout == ban.Permanent {
-				timeout = 0 // nft: no timeout
-			} else if timeout <= 0 {
-				continue
-			}
-			bans = append(bans, nft.Ban{Jail: d.Jail, Addr: d.Addr, Timeout: timeout})
-		}
-		if err := k.ban(bans); err != nil {
-			log.Error("writing bans to the kernel", zap.Int("bans", len(bans)), zap.Error(err))
-			continue
-		}
-		for _, d := range batch {
-			log.Info("ban", zap.String("jail", d.Jail), zap.Stringer("ip", d.Addr),
-				zap.Int("failures", d.Failures), zap.Duration("bantime", d.BanTime),
-				zap.String("origin", string(d.Origin)))
-		}
-	}
-}

@@ -45,7 +45,7 @@ func (r *running) sourceNames() []string {
 }
 
 // run is the jail's goroutine: it owns the jail's filter and counts.
-func (r *running) run(ctx context.Context, out chan<- ban.Decision) {
+func (r *running) run(ctx context.Context, b *banner) {
 	cleanup := time.NewTicker(time.Minute)
 	defer cleanup.Stop()
 	for {
@@ -63,11 +63,7 @@ func (r *running) run(ctx context.Context, out chan<- ban.Decision) {
 				d, ok = r.j.LineAt(l.text, l.t)
 			}
 			if ok {
-				select {
-				case out <- d:
-				case <-ctx.Done():
-					return
-				}
+				b.decide(ctx, d)
 			}
 		}
 	}
