@@ -4,7 +4,7 @@ BIN     := bin
 GOFLAGS ?=
 export PATH := $(PATH):/usr/local/go/bin
 
-.PHONY: all build run test unit integration deps vet bench clean
+.PHONY: all build run test unit integration oracles deps vet bench clean
 
 all: build
 
@@ -22,6 +22,12 @@ run: build
 test: deps vet
 	$(GO) test -count=1 -timeout 30m ./...
 	CGO_ENABLED=0 $(GO) test -count=1 ./journal/
+	@$(MAKE) --no-print-directory oracles
+
+# The fidelity figures against fail2ban itself, printed in CI's log.
+oracles:
+	@$(GO) test -count=1 -v -run 'TestCorpusConformance$$|TestDumpMatchesFail2banClient$$' ./pkg/filter ./cmd/f2bctl \
+		| grep -E '^(corpus conformance|config oracle):' | sort -u | grep . 
 
 unit: vet
 	$(GO) test -count=1 -short $$($(GO) list ./... | grep -v /integration)

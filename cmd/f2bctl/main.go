@@ -9,6 +9,8 @@
 //	f2bctl [-s SOCKET] unban --all | IP...
 //	f2bctl [-s SOCKET] get JAIL banip [--with-time]
 //	f2bctl [-s SOCKET] stop
+//	f2bctl regex [-c CONFDIR] [--json] [--explain] [--now UNIX] LOG FILTER[opts] [IGNOREREGEX]
+//	f2bctl [-c CONFDIR] -d | -t
 package main
 
 import (
@@ -45,7 +47,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
   ping | status [JAIL] | banned [IP...] | stop
   set JAIL banip IP... | set JAIL banip -   (addresses from stdin, one per line)
   set JAIL unbanip [--report-absent] IP... | unban --all | unban IP...
-  get JAIL banip [--with-time]`)
+  get JAIL banip [--with-time]
+  regex [-c CONFDIR] [--json] [--explain] [--now UNIX] LOG FILTER[opts] [IGNOREREGEX]`)
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -66,6 +69,15 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return 0
 	}
 	argv := fs.Args()
+	if len(argv) > 0 && argv[0] == "regex" {
+		rargs := argv[1:]
+		fs.Visit(func(f *flag.Flag) {
+			if f.Name == "c" {
+				rargs = append([]string{"-c", *confDir}, rargs...)
+			}
+		})
+		return regexCommand(rargs, stdout, stderr)
+	}
 	if len(argv) == 0 {
 		fs.Usage()
 		return 255

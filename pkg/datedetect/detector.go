@@ -3,6 +3,7 @@ package datedetect
 import (
 	"fmt"
 	"math"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -22,12 +23,19 @@ type Options struct {
 	Location *time.Location
 }
 
+// dateRefRE finds an unescaped {DATE} reference in a date pattern.
+var dateRefRE = regexp.MustCompile(`(?i)(?:^|[^\\])\{DATE\}`)
+
 // Match is a date found in a line.
 type Match struct {
 	// Start and End delimit the date text in the line (byte offsets).
 	Start, End int
-	// Time is the parsed date.
+	// Time is the parsed date (zero when Empty).
 	Time time.Time
+	// Empty is set when a template matched an empty date text (patterns
+	// like `^WARNING:()**` that mark lines carrying no date of their
+	// own): the caller reuses the last date, as fail2ban does.
+	Empty bool
 }
 
 // Detector finds and parses dates in log lines as fail2ban does. It keeps
@@ -71,6 +79,20 @@ func New(o Options) (*Detector, error) {
 			d.templates = append(d.templates, ts...)
 		case up == "{NONE}":
 			d.none = true
+		case dateRefRE.MatchString(p):
+			// {DATE} stands for each default template, unbounded.
+			for _, dp := range defaultPatterns {
+				if dp == "EPOCH" || dp == "TAI64N" {
+					continue
+				}
+				dp = strings.TrimPrefix(strings.TrimPrefix(dp, "{UNB}"), "{^LN-BEG}")
+				pat := dateRefRE.ReplaceAllStringFunc(p, func(m string) string { return m[:len(m)-len("{DATE}")] + dp })
+				t, err := newTemplate(pat, now)
+				if err != nil {
+					return nil, err
+				}
+				d.templates = append(d.templates, t)
+			}
 		default:
 			t, err := newTemplate(p, now)
 			if err != nil {
@@ -96,6 +118,10 @@ func (d *Detector) Find(line string) (m Match, ok bool, err error) {
 	t := d.templates[idx]
 	start, end := loc[2*t.grp], loc[2*t.grp+1]
 	m = Match{Start: start, End: end}
+	if start == end {
+		m.Empty = true
+		return m, true, nil
+	}
 	m.Time, err = d.parse(t, line, loc)
 	if err != nil {
 		return m, false, fmt.Errorf("date %q (template %s): %w", line[start:end], t.name, err)

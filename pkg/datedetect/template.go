@@ -79,8 +79,13 @@ var directiveRE = regexp.MustCompile(`%(%|Ex[YymdHMSklZz]|[aAbBdfHIjklmMpSwyYzZ]
 var alphaDirectiveRE = regexp.MustCompile(`(?:^|[^%])%[aAbBp]`)
 
 // yearRE returns the regex of the "Ex" year: years from 2000 up to three
-// years after now, by decade prefix.
+// years after the real current year (like fail2ban, the wall clock is used
+// here and not the detector's clock, so that old logs keep their dates),
+// by decade prefix.
 func yearRE(now time.Time) string {
+	if real := time.Now(); real.After(now) {
+		now = real
+	}
 	last := (now.Year() + 3) / 10
 	first := 200
 	if y := (now.Year() - 1) / 10; y < first {

@@ -1,12 +1,16 @@
 package filter
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/netip"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
+	"unsafe"
 
 	"github.com/f2bd/f2bd/pkg/datedetect"
 	"github.com/f2bd/f2bd/pkg/pyregex"
@@ -19,14 +23,26 @@ type Options struct {
 	IgnoreRegex []string // ignoreregex lines
 	DatePattern string   // datepattern ("" = default templates)
 	MaxLines    int      // maxlines (lines buffered for multi-line regexes)
-	// UseDNS is the usedns setting. Only addresses are returned as IDs for
-	// now: "no" restricts <HOST> to addresses; "warn", "yes" and "raw" keep
-	// the DNS alternative, and a name found there is returned as the ID
-	// without resolving it.
-	UseDNS      string
+	// UseDNS is the usedns setting: "no" restricts <HOST> to addresses and
+	// drops failures whose id is a host name; "raw" returns host names and
+	// F-ID values as written; "yes" and "warn" (the default when empty)
+	// resolve a host name with Resolve, one failure per address.
+	UseDNS string
+	// Resolve looks a host name up for usedns yes/warn (net.DefaultResolver
+	// with a 5s limit when nil).
+	Resolve func(name string) []string
+	// RawHost returns every failure id as written, without normalising or
+	// resolving it (fail2ban's returnRawHost, used by its sample tests).
+	RawHost bool
+	// CheckAll tries every failregex on each line and returns every match
+	// (fail2ban's checkAllRegex, used by fail2ban-regex and its sample
+	// tests); otherwise the first matching failregex wins.
+	CheckAll    bool
 	LogTimezone string           // logtimezone: fixed offset like UTC+0200 or CET ("" = Location)
 	Location    *time.Location   // zone of dates without zone when LogTimezone is empty (time.Local if nil)
 	Now         func() time.Time // clock (time.Now if nil)
+	// MatchTimeout bounds one backtracking regex match (pyregex.DefaultMatchTimeout if 0).
+	MatchTimeout time.Duration
 	// MLFIDMax and MLFIDTTL bound the multi-line failure-id cache (defaults 100 and 5m).
 	MLFIDMax int
 	MLFIDTTL time.Duration
@@ -34,44 +50,67 @@ type Options struct {
 
 // Failure is a failure (or a non-failure F-NOFAIL match) found in a line.
 type Failure struct {
-	ID     string            // failure id: F-ID, else the ip4/ip6 address, else the DNS name
-	Addr   netip.Addr        // valid when the ID is an IP address (IPv4-mapped IPv6 unmapped)
-	Time   time.Time         // date found in the line (or the last recent one, or now)
-	NoFail bool              // F-NOFAIL matched: not a failure (only returned by ProcessAll)
-	Groups map[string]string // named groups that matched: user, port, cidr, ...
-	Users  []string          // all users seen for the F-MLFID connection (sorted)
-	Line   string            // the line, date included
-	Regex  int               // index of the failregex that matched
+	ID     string     // failure id: F-ID, else the ip4/ip6 address, else the DNS name
+	Addr   netip.Addr // valid when the ID is an IP address (IPv4-mapped IPv6 unmapped)
+	Time   time.Time  // date found in the line (or the last recent one, or now)
+	NoFail bool       // F-NOFAIL matched: not a failure (only returned by ProcessAll/ProcessLine)
+	// Pending is set for an F-MLFID match that has no failure id yet
+	// (ID empty); only ProcessLine returns such results, in CheckAll mode.
+	Pending bool
+	Groups  map[string]string // named groups that matched: user, port, cidr, ...
+	Users   []string          // all users seen for the F-MLFID connection (sorted)
+	Matches []string          // the log lines of this failure (date removed), fail2ban's "matches"
+	Line    string            // the line, date included
+	Regex   int               // index of the failregex that matched
 }
 
 // Filter runs one jail's filter over log lines. It is stateful (date
 // template order, multi-line buffer, F-MLFID cache) and must be used from
 // one goroutine.
 type Filter struct {
-	pref   *pyregex.Regexp
-	fail   []*pyregex.Regexp
-	ignore []*pyregex.Regexp
-	alts   [][2]string // per failregex set: alt_ group -> target
-	altsOf [][][2]string
-	dates  *datedetect.Detector
-	now    func() time.Time
-	max    int
+	pref     *pyregex.Regexp
+	fail     []*pyregex.Regexp
+	ignore   []*pyregex.Regexp
+	altsOf   [][][2]string
+	skipsOf  [][]int // per failregex: indexes of skiplinesN groups
+	dates    *datedetect.Detector
+	now      func() time.Time
+	max      int
+	useDNS   string
+	raw      bool
+	checkAll bool
+	resolve  func(string) []string
 
-	lines    []string // buffered lines (date removed) when max > 1
+	lines    []string // buffered lines (date removed)
 	lastDate time.Time
 	lastText string
 	mlfid    mlfidCache
 	idx      []int
+	scratch  []byte
+	org1     [1]string
+	// wasIgnored: an ignoreregex matched on the last line.
+	wasIgnored bool
 }
 
 // New compiles the filter. Errors name the option that failed, e.g. "failregex[3]: ...".
 func New(o Options) (*Filter, error) {
-	f := &Filter{now: o.Now, max: o.MaxLines}
+	f := &Filter{now: o.Now, max: o.MaxLines, useDNS: o.UseDNS, raw: o.RawHost || o.UseDNS == "raw",
+		checkAll: o.CheckAll, resolve: o.Resolve}
 	if f.now == nil {
 		f.now = time.Now
 	}
 	if f.max < 1 {
 		f.max = 1
+	}
+	if f.useDNS == "" {
+		f.useDNS = "warn"
+	}
+	if f.resolve == nil {
+		f.resolve = lookupHost
+	}
+	timeout := o.MatchTimeout
+	if timeout <= 0 {
+		timeout = pyregex.DefaultMatchTimeout
 	}
 	loc := o.Location
 	if o.LogTimezone != "" {
@@ -87,14 +126,14 @@ func New(o Options) (*Filter, error) {
 		return nil, fmt.Errorf("datepattern: %w", err)
 	}
 	compile := func(what string, i int, src string) (*pyregex.Regexp, error) {
-		exp := expandTags(src, o.UseDNS)
+		exp := ExpandTags(src, f.useDNS)
 		if strings.TrimSpace(exp) == "" {
 			return nil, fmt.Errorf("%s[%d]: empty regex", what, i)
 		}
 		if f.max > 1 {
 			exp = "(?m)" + exp
 		}
-		r, err := pyregex.Compile(exp)
+		r, err := pyregex.CompileTimeout(exp, timeout)
 		if err != nil {
 			return nil, fmt.Errorf("%s[%d]: %w", what, i, err)
 		}
@@ -115,6 +154,15 @@ func New(o Options) (*Filter, error) {
 		}
 		f.fail = append(f.fail, r)
 		f.altsOf = append(f.altsOf, altGroups(r))
+		var skips []int
+		for n := 0; ; n++ {
+			k := r.SubexpIndex("skiplines" + strconv.Itoa(n))
+			if k < 0 {
+				break
+			}
+			skips = append(skips, k)
+		}
+		f.skipsOf = append(f.skipsOf, skips)
 	}
 	for i, s := range o.IgnoreRegex {
 		r, err := compile("ignoreregex", i, s)
@@ -125,6 +173,16 @@ func New(o Options) (*Filter, error) {
 	}
 	f.mlfid = newMLFIDCache(o.MLFIDMax, o.MLFIDTTL)
 	return f, nil
+}
+
+func lookupHost(name string) []string {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	addrs, err := net.DefaultResolver.LookupHost(ctx, name)
+	if err != nil {
+		return nil
+	}
+	return addrs
 }
 
 func hasIDGroup(r *pyregex.Regexp) bool {
@@ -140,7 +198,7 @@ func hasIDGroup(r *pyregex.Regexp) bool {
 func altGroups(r *pyregex.Regexp) [][2]string {
 	var out [][2]string
 	for _, n := range r.SubexpNames() {
-		if m := complexNameR.FindStringSubmatch(n); m != nil && m[1] == "alt_" {
+		if m := complexNameR.FindStringSubmatch(n); m != nil && m[1] == "alt_" && len(n) > len("alt_") {
 			out = append(out, [2]string{n, groupName(m[2])})
 		}
 	}
@@ -149,90 +207,193 @@ func altGroups(r *pyregex.Regexp) [][2]string {
 }
 
 // Process runs the filter over one line and returns the failure it holds,
-// if any. F-NOFAIL matches and pending multi-line matches are not failures.
+// if any (the first one in CheckAll mode). F-NOFAIL matches and pending
+// multi-line matches are not failures.
 func (f *Filter) Process(line string) (Failure, bool) {
-	fl, ok, _ := f.process(line)
-	if !ok || fl.NoFail {
-		return Failure{}, false
-	}
-	return fl, true
+	fl, ok, _ := f.ProcessErr(line)
+	return fl, ok
 }
 
 // ProcessErr is Process that also reports errors (unparsable date,
 // regex timeout, a match without a usable failure id).
 func (f *Filter) ProcessErr(line string) (Failure, bool, error) {
-	fl, ok, err := f.process(line)
-	if !ok || fl.NoFail {
-		return Failure{}, false, err
+	res, err := f.run(line, time.Time{}, false)
+	for _, r := range res {
+		if !r.NoFail && !r.Pending {
+			return r, true, err
+		}
 	}
-	return fl, true, err
+	return Failure{}, false, err
 }
 
 // ProcessAll is Process that also returns F-NOFAIL matches (NoFail set).
 func (f *Filter) ProcessAll(line string) (Failure, bool) {
-	fl, ok, _ := f.process(line)
-	return fl, ok
+	res, _ := f.run(line, time.Time{}, false)
+	for _, r := range res {
+		if !r.Pending {
+			return r, true
+		}
+	}
+	return Failure{}, false
 }
 
 // ProcessAt is Process for a source that knows each line's time (the
 // systemd journal): no date is searched in the line and t is its time.
 func (f *Filter) ProcessAt(line string, t time.Time) (Failure, bool) {
-	fl, ok, _ := f.process2(line, t, true)
-	if !ok || fl.NoFail {
-		return Failure{}, false
+	res, _ := f.run(line, t, true)
+	for _, r := range res {
+		if !r.NoFail && !r.Pending {
+			return r, true
+		}
 	}
-	return fl, true
+	return Failure{}, false
 }
 
-func (f *Filter) process(line string) (Failure, bool, error) {
-	return f.process2(line, time.Time{}, false)
+// ProcessLine runs the filter over one line and returns every result as
+// fail2ban's Filter.processLine does: failures, F-NOFAIL matches (NoFail)
+// and, in CheckAll mode, pending F-MLFID matches (Pending). Outside
+// CheckAll mode the first failregex that gives a result wins and no-failure
+// or pending results end the line without a result. Errors (bad dates,
+// regex timeouts, matches without an id) do not stop the line.
+func (f *Filter) ProcessLine(line string) ([]Failure, error) {
+	return f.run(line, time.Time{}, false)
 }
 
-func (f *Filter) process2(line string, at time.Time, known bool) (Failure, bool, error) {
+// ProcessLineAt is ProcessLine for a line whose time is known (journal).
+func (f *Filter) ProcessLineAt(line string, t time.Time) ([]Failure, error) {
+	return f.run(line, t, true)
+}
+
+// search is one regex match over the buffer with its matched line range.
+type search struct {
+	loc     []int
+	matched []string // matched lines (skipped lines removed)
+	rest    []string // unmatched lines
+}
+
+// bufOf joins lines with newlines, newline-terminated, in the scratch
+// buffer; the result aliases the scratch space and must not be retained.
+func (f *Filter) bufOf(lines []string) string {
+	b := f.scratch[:0]
+	for i, l := range lines {
+		if i > 0 {
+			b = append(b, '\n')
+		}
+		b = append(b, l...)
+	}
+	b = append(b, '\n')
+	f.scratch = b
+	return unsafe.String(unsafe.SliceData(b), len(b))
+}
+
+// lineRange returns the matched and unmatched lines of a match like
+// fail2ban's Regex.search: whole lines touched by the match are matched,
+// minus the lines captured by <SKIPLINES>.
+func lineRange(buf string, loc []int, org []string, skips []int) (matched, rest []string) {
+	if len(org) <= 1 {
+		return append([]string(nil), org...), nil
+	}
+	s, e := loc[0], loc[1]
+	start := strings.LastIndexByte(buf[:min(s+1, len(buf))], '\n') + 1
+	endFrom := max(e-1, 0)
+	end := len(buf)
+	if i := strings.IndexByte(buf[endFrom:], '\n'); i >= 0 {
+		end = endFrom + i + 1
+	}
+	c1 := min(strings.Count(buf[:start], "\n"), len(org))
+	c2 := min(strings.Count(buf[:end], "\n"), len(org))
+	c1 = min(c1, c2)
+	matched = append([]string(nil), org[c1:c2]...)
+	rest = append([]string(nil), org[:c1]...)
+	var skipped []string
+	for _, k := range skips {
+		if loc[2*k] >= 0 {
+			v := buf[loc[2*k]:loc[2*k+1]]
+			skipped = append(skipped, splitLines(v)...)
+		}
+	}
+	n := 0
+	for _, sl := range skipped {
+		for m := n; m < len(matched); m++ {
+			if matched[m] == sl {
+				rest = append(rest, matched[m])
+				matched = append(matched[:m], matched[m+1:]...)
+				n = m
+				break
+			}
+		}
+	}
+	return matched, append(rest, org[c2:]...)
+}
+
+// splitLines is Python's str.splitlines for \n-separated text.
+func splitLines(s string) []string {
+	if s == "" {
+		return nil
+	}
+	s = strings.TrimSuffix(s, "\n")
+	return strings.Split(s, "\n")
+}
+
+func (f *Filter) run(line string, at time.Time, known bool) ([]Failure, error) {
 	var errs []error
+	f.wasIgnored = false
 	now := f.now()
 	// Find the date and cut it out of the line.
 	body := line
 	var date time.Time
-	var m datedetect.Match
-	var found bool
-	var err error
+	noDate := false
 	if known {
 		date = at
 	} else {
-		m, found, err = f.dates.Find(line)
+		m, found, err := f.dates.Find(line)
+		if err != nil {
+			errs = append(errs, err)
+		}
+		if found || err != nil {
+			body = line[:m.Start] + line[m.End:]
+		}
+		if found && m.Empty {
+			if !f.lastDate.IsZero() && f.lastDate.After(now.Add(-time.Minute)) {
+				date = f.lastDate
+			} else {
+				date = now
+			}
+		} else if found {
+			date = m.Time
+			f.lastDate, f.lastText = date, line[m.Start:m.End]
+		} else if !f.lastDate.IsZero() && f.lastDate.After(now.Add(-time.Minute)) {
+			date = f.lastDate
+			noDate = true
+		} else {
+			date = now
+			noDate = true
+		}
 	}
-	if err != nil {
-		errs = append(errs, err)
-	}
-	if found || err != nil {
-		body = line[:m.Start] + line[m.End:]
-	}
-	if known {
-	} else if found {
-		date = m.Time
-		f.lastDate, f.lastText = date, line[m.Start:m.End]
-	} else if !f.lastDate.IsZero() && f.lastDate.After(now.Add(-time.Minute)) {
-		date = f.lastDate
-	} else {
-		date = now
-	}
+	_ = noDate
 
-	// Build the buffer: buffered lines joined by newlines, newline-terminated.
-	var buf string
 	if f.max > 1 {
 		f.lines = append(f.lines, body)
 		if len(f.lines) > f.max {
-			f.lines = f.lines[len(f.lines)-f.max:]
+			f.lines = append(f.lines[:0], f.lines[len(f.lines)-f.max:]...)
 		}
-		buf = strings.Join(f.lines, "\n") + "\n"
 	} else {
-		buf = body + "\n"
+		f.lines = append(f.lines[:0], body)
 	}
+	f.org1[0] = body
+	org := f.org1[:]
+	if f.max > 1 {
+		org = append([]string(nil), f.lines...)
+	}
+	buf := f.bufOf(f.lines)
 
 	if len(f.ignore) > 0 && len(f.ignore) < len(f.fail)-2 {
-		if ign, err := f.ignored(buf); err != nil || ign {
-			return Failure{}, false, errors.Join(append(errs, err)...)
+		ign, err := f.ignored(buf)
+		if err != nil {
+			errs = append(errs, err)
+		}
+		if ign {
+			return nil, errors.Join(errs...)
 		}
 	}
 
@@ -240,25 +401,27 @@ func (f *Filter) process2(line string, at time.Time, known bool) (Failure, bool,
 	if f.pref != nil {
 		loc, err := f.pref.FindIndex(buf, f.idx)
 		if err != nil {
-			return Failure{}, false, errors.Join(append(errs, err)...)
+			return nil, errors.Join(append(errs, err)...)
 		}
 		if loc == nil {
-			return Failure{}, false, errors.Join(errs...)
+			return nil, errors.Join(errs...)
 		}
 		f.idx = loc
 		pre = groups(f.pref, buf, loc)
 		if c, ok := pre["content"]; ok {
 			delete(pre, "content")
 			if c != "" {
-				buf = c + "\n"
-				if f.max > 1 {
-					f.lines = []string{c}
-				}
+				f.lines = append(f.lines[:0], c)
+				buf = ""
 			}
 		}
 	}
 
+	var out []Failure
 	for i, r := range f.fail {
+		if buf == "" {
+			buf = f.bufOf(f.lines)
+		}
 		loc, err := r.FindIndex(buf, f.idx)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("failregex[%d]: %w", i, err))
@@ -274,73 +437,183 @@ func (f *Filter) process2(line string, at time.Time, known bool) (Failure, bool,
 				g[a[1]] = v
 			}
 		}
+		matched, rest := lineRange(buf, loc, org, f.skipsOf[i])
 		if len(f.ignore) > 0 {
-			ign, err := f.ignored(buf)
+			ibuf := buf
+			if f.max > 1 {
+				ibuf = strings.Join(matched, "\n") + "\n"
+			}
+			ign, err := f.ignored(ibuf)
 			if err != nil {
 				errs = append(errs, err)
 			}
 			if ign {
-				break
+				if f.max > 1 {
+					f.lines = append(f.lines[:0], rest...)
+				}
+				buf = ""
+				if !f.checkAll {
+					break
+				}
+				continue
 			}
 		}
-		if f.max > 1 {
-			f.lines = unmatchedLines(f.lines, buf, loc[0], loc[1])
+		if !f.checkAll || f.max > 1 {
+			f.lines = append(f.lines[:0], rest...)
+			buf = ""
 		}
-		for k, v := range pre {
-			if _, ok := g[k]; !ok {
-				g[k] = v
+		if pre != nil {
+			for k, v := range pre {
+				if r.SubexpIndex(k) < 0 {
+					g[k] = v
+				}
 			}
 		}
 		fail := &entry{g: g}
 		mlfid, hasMLFID := g["mlfid"]
 		if hasMLFID {
-			fail = f.mlfid.merge(mlfid, fail, now)
-			if truthy(fail.g["nofail"]) {
-				return f.failure(fail, line, date, i, "", true), true, errors.Join(errs...)
+			fail = f.mlfid.merge(mlfid, fail, matched, now)
+			if truthy(fail.g["nofail"]) && !f.checkAll {
+				return out, errors.Join(errs...)
 			}
-		}
-		id := ""
-		for _, k := range []string{"ip4", "ip6", "dns"} {
-			if v, ok := fail.g[k]; ok {
-				id = v
-				break
-			}
+		} else {
+			fail.matches = matched
 		}
 		fid, hasFID := fail.g["fid"]
-		if id == "" {
-			if !hasFID && !hasMLFID {
-				errs = append(errs, fmt.Errorf("failregex[%d]: no failure id in %q", i, buf))
+		var ip, cidr string
+		hasIP, rawPath, norm := false, true, !f.raw
+		for _, k := range []string{"ip4", "ip6"} {
+			if v, ok := fail.g[k]; ok {
+				ip, cidr, hasIP, norm = v, fail.g["cidr"], true, true
 				break
 			}
-			id = fid
-		} else if hasFID && fid != id {
-			// complex failure id: the address is kept in the groups
-			fail.g["ip"] = id
-			id = fid
 		}
-		if id == "" {
-			// F-MLFID known but no address yet: pending
+		if !hasIP {
+			if v, ok := fail.g["dns"]; ok {
+				ip, hasIP, rawPath, norm = v, true, f.raw, false
+			} else if hasFID {
+				ip, hasIP = fid, true
+			} else if !hasMLFID {
+				errs = append(errs, fmt.Errorf("failregex[%d]: no failure id in %q", i, buf))
+				continue
+			}
+		}
+		if !hasIP {
+			// F-MLFID known but no failure id yet: pending
 			fail.g["mlfpending"] = "1"
-			return Failure{}, false, errors.Join(errs...)
+			if !f.checkAll {
+				return out, errors.Join(errs...)
+			}
+			out = append(out, f.failure(fail, line, date, i, ""))
+			out[len(out)-1].Pending = true
+			continue
 		}
-		return f.failure(fail, line, date, i, id, false), true, errors.Join(errs...)
+		var ids []string
+		switch {
+		case rawPath && hasFID && fid != ip:
+			// complex failure id: the address is kept as group "ip"
+			fail.g["ip"] = normID(ip, cidr, norm)
+			ids = []string{normID(fid, "", !f.raw)}
+		case rawPath:
+			ids = []string{normID(ip, cidr, norm)}
+		default:
+			ids = f.textToIP(ip)
+		}
+		for _, id := range ids {
+			out = append(out, f.failure(fail, line, date, i, id))
+		}
+		if !f.checkAll {
+			break
+		}
 	}
-	return Failure{}, false, errors.Join(errs...)
+	return out, errors.Join(errs...)
 }
 
-func (f *Filter) failure(e *entry, line string, date time.Time, i int, id string, nofail bool) Failure {
+// textToIP is fail2ban's DNSUtils.textToIp: the address written in a host
+// name, else the name resolved when usedns is yes or warn.
+func (f *Filter) textToIP(s string) []string {
+	if a, ok := searchIP(s); ok {
+		return []string{a.String()}
+	}
+	if f.useDNS != "yes" && f.useDNS != "warn" {
+		return nil
+	}
+	var out []string
+	seen := map[string]bool{}
+	for _, a := range f.resolve(s) {
+		if p, err := netip.ParseAddr(a); err == nil {
+			a = p.Unmap().String()
+		}
+		if !seen[a] {
+			seen[a] = true
+			out = append(out, a)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// searchIP finds a whole-text IPv4 or (bracketed) IPv6 address.
+func searchIP(s string) (netip.Addr, bool) {
+	if len(s) > 2 && s[0] == '[' && s[len(s)-1] == ']' {
+		s = s[1 : len(s)-1]
+	}
+	a, err := netip.ParseAddr(s)
+	if err != nil || a.Zone() != "" {
+		return netip.Addr{}, false
+	}
+	return a.Unmap(), true
+}
+
+// normID turns an address text into fail2ban's IPAddr string: brackets
+// removed, IPv4-mapped IPv6 unmapped, compressed IPv6, a prefix masked and
+// appended when shorter than the address. Text that is no address (or any
+// text when norm is false) is kept as written.
+func normID(s, cidr string, norm bool) string {
+	if !norm {
+		return s
+	}
+	t := s
+	if len(t) > 2 && t[0] == '[' && t[len(t)-1] == ']' {
+		t = t[1 : len(t)-1]
+	}
+	if cidr == "" {
+		if i := strings.IndexByte(t, '/'); i >= 0 {
+			t, cidr = t[:i], t[i+1:]
+		}
+	}
+	a, err := netip.ParseAddr(t)
+	if err != nil || a.Zone() != "" {
+		return s
+	}
+	if a.Is4In6() && cidr == "" {
+		a = a.Unmap()
+	}
+	if cidr != "" {
+		n, err := strconv.Atoi(cidr)
+		if err != nil || n < 0 || n > a.BitLen() {
+			return s
+		}
+		p, _ := a.Prefix(n)
+		if n > 0 && n < a.BitLen() {
+			return p.String()
+		}
+		return p.Addr().String()
+	}
+	return a.String()
+}
+
+func (f *Filter) failure(e *entry, line string, date time.Time, i int, id string) Failure {
 	g := make(map[string]string, len(e.g))
 	for k, v := range e.g {
 		if !strings.HasPrefix(k, "mlf") && k != "nofail" {
 			g[k] = v
 		}
 	}
-	fl := Failure{ID: id, Time: date, NoFail: nofail, Groups: g, Line: line, Regex: i}
-	if a, err := netip.ParseAddr(id); err == nil {
+	fl := Failure{ID: id, Time: date, NoFail: truthy(e.g["nofail"]), Groups: g, Line: line, Regex: i,
+		Matches: append([]string(nil), e.matches...)}
+	if a, err := netip.ParseAddr(id); err == nil && a.Zone() == "" {
 		fl.Addr = a.Unmap()
-		if a.Is4In6() {
-			fl.ID = fl.Addr.String()
-		}
 	}
 	for u := range e.users {
 		fl.Users = append(fl.Users, u)
@@ -356,38 +629,22 @@ func (f *Filter) ignored(buf string) (bool, error) {
 			return false, fmt.Errorf("ignoreregex[%d]: %w", i, err)
 		}
 		if ok {
+			f.wasIgnored = true
 			return true, nil
 		}
 	}
 	return false, nil
 }
 
-// unmatchedLines drops the buffered lines covered by the match [s,e) of buf.
-func unmatchedLines(lines []string, buf string, s, e int) []string {
-	first := strings.Count(buf[:s], "\n")
-	if s > 0 && buf[s-1] == '\n' {
-		// match starts at a line start: that line is first
-	}
-	endAt := e
-	if endAt > 0 {
-		endAt--
-	}
-	last := strings.Count(buf[:max(endAt, s)], "\n")
-	if last >= len(lines) {
-		last = len(lines) - 1
-	}
-	out := append([]string(nil), lines[:first]...)
-	return append(out, lines[last+1:]...)
-}
-
-// groups returns the named groups that took part in the match.
+// groups returns the named groups that took part in the match, copied out
+// of s (which may alias a scratch buffer).
 func groups(r *pyregex.Regexp, s string, loc []int) map[string]string {
 	g := make(map[string]string, 8)
 	for i, n := range r.SubexpNames() {
 		if n == "" || loc[2*i] < 0 {
 			continue
 		}
-		g[n] = s[loc[2*i]:loc[2*i+1]]
+		g[n] = strings.Clone(s[loc[2*i]:loc[2*i+1]])
 	}
 	return g
 }

@@ -2,12 +2,16 @@ package filter
 
 import "time"
 
-// entry is the data of one failure: its groups and, for F-MLFID
-// connections, every user seen.
+// entry is the data of one failure: its groups, its matched lines and,
+// for F-MLFID connections, every user seen.
 type entry struct {
-	g     map[string]string
-	users map[string]struct{}
-	seen  time.Time
+	g       map[string]string
+	users   map[string]struct{}
+	matches []string
+	// nofailMatches are lines matched while the connection was in a
+	// no-failure state; they join the matches when a failure follows.
+	nofailMatches []string
+	seen          time.Time
 }
 
 // mlfidCache merges matches sharing a multi-line failure id (F-MLFID,
@@ -53,9 +57,12 @@ func pop(g map[string]string, k string) string {
 	return v
 }
 
-// merge folds the current match cur into the cached data of id and returns
-// the merged failure (which is the cached entry while the id is cached).
-func (c *mlfidCache) merge(id string, cur *entry, now time.Time) *entry {
+// merge folds the current match cur (whose matched lines are matched) into
+// the cached data of id and returns the merged failure (the cached entry
+// while the id is cached), following fail2ban's rules: F-MLFGAINED and
+// F-NOFAIL mark a no-failure state that a later failure or a second user
+// resets, F-MLFFORGET drops the cached connection.
+func (c *mlfidCache) merge(id string, cur *entry, matched []string, now time.Time) *entry {
 	c.expire(now)
 	st := 0
 	if v := cur.g["mlfgained"]; truthy(v) {
@@ -82,6 +89,9 @@ func (c *mlfidCache) merge(id string, cur *entry, now time.Time) *entry {
 		if st&mlGained != 0 {
 			delete(cached.g, "mlfpending")
 		}
+		if st&mlPrevNF == 0 && !truthy(cached.g["mlfpending"]) {
+			cached.matches = nil
+		}
 		for k, v := range cur.g {
 			cached.g[k] = v
 		}
@@ -99,6 +109,18 @@ func (c *mlfidCache) merge(id string, cur *entry, now time.Time) *entry {
 		// pending failures or several users tried: not a no-failure any more
 		delete(fail.g, "nofail")
 		delete(fail.g, "mlfgained")
+		st &^= mlNoFailG
+	}
+	switch {
+	case st&mlNoFail == 0:
+		m := append(fail.nofailMatches, fail.matches...)
+		fail.nofailMatches = nil
+		if st&mlGained == 0 {
+			m = append(m, matched...)
+		}
+		fail.matches = m
+	case st&(mlNoFail|mlForget) == mlNoFail:
+		fail.nofailMatches = append(fail.nofailMatches, matched...)
 	}
 	return fail
 }

@@ -240,6 +240,7 @@ func TestSSHDSamples(t *testing.T) {
 	loc := testZone(t)
 	opts.Now = func() time.Time { return time.Unix(testNow, 0) }
 	opts.Location = loc
+	opts.RawHost = true // as fail2ban's sample test: host names are not resolved
 	f, err := New(opts)
 	if err != nil {
 		t.Fatal(err)

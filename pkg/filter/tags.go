@@ -52,9 +52,9 @@ func groupName(tag string) string {
 	return tag
 }
 
-// expandTags replaces fail2ban tags (<HOST>, <F-USER>...</F-USER>, ...) in a
+// ExpandTags replaces fail2ban tags (<HOST>, <F-USER>...</F-USER>, ...) in a
 // failregex with Python regex text. useDNS "no" makes <HOST> match addresses only.
-func expandTags(re, useDNS string) string {
+func ExpandTags(re, useDNS string) string {
 	open := map[string]bool{}
 	skip := 0
 	out := tagRE.ReplaceAllStringFunc(re, func(tag string) string {
