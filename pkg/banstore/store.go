@@ -297,19 +297,44 @@ func (s *Store) Delete(jail string, p netip.Prefix) (bool, error) {
 	return found, s.wrap("delete", err)
 }
 
+// Key names one ban: a jail and a prefix.
+type Key struct {
+	Jail   string
+	Prefix netip.Prefix
+}
+
 // Forget removes a jail's active ban of a prefix and the prefix's history
 // in that jail, as fail2ban's unban command forgets the address. It fails
 // on an invalid prefix or a write error.
 func (s *Store) Forget(jail string, p netip.Prefix) error {
-	p, err := canonical(p)
-	if err != nil {
-		return s.wrap("forget", err)
-	}
-	err = s.db.Update(func(tx *bolt.Tx) error {
-		if err := tx.Bucket([]byte(bucketBans)).Delete(banKey(nil, jail, p)); err != nil {
-			return err
+	return s.ForgetAll([]Key{{Jail: jail, Prefix: p}})
+}
+
+// ForgetAll is Forget for many bans in one transaction: all are forgotten
+// or, on an error (an invalid prefix, a write error), none.
+func (s *Store) ForgetAll(keys []Key) error {
+	canon := make([]Key, len(keys))
+	for i, k := range keys {
+		p, err := canonical(k.Prefix)
+		if err != nil {
+			return s.wrap("forget", err)
 		}
-		return tx.Bucket([]byte(bucketHistory)).Delete(histKey(nil, p, jail))
+		canon[i] = Key{Jail: k.Jail, Prefix: p}
+	}
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		bans, hist := tx.Bucket([]byte(bucketBans)), tx.Bucket([]byte(bucketHistory))
+		var kb []byte
+		for _, k := range canon {
+			kb = banKey(kb[:0], k.Jail, k.Prefix)
+			if err := bans.Delete(kb); err != nil {
+				return err
+			}
+			kb = histKey(kb[:0], k.Prefix, k.Jail)
+			if err := hist.Delete(kb); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
 	return s.wrap("forget", err)
 }

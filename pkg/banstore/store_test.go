@@ -556,3 +556,41 @@ func BenchmarkCountOverall(b *testing.B) {
 		}
 	}
 }
+
+func TestForgetAllInOneTransaction(t *testing.T) {
+	s, err := Open(filepath.Join(t.TempDir(), "state.db"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	now := time.Now()
+	var recs []Record
+	var keys []Key
+	for i := 0; i < 1000; i++ {
+		p := HostPrefix(netip.AddrFrom4([4]byte{198, 18, byte(i >> 8), byte(i)}))
+		recs = append(recs, Record{Jail: "sshd", Prefix: p, Time: now, BanTime: time.Hour, Count: 1})
+		if i%2 == 0 {
+			keys = append(keys, Key{Jail: "sshd", Prefix: p})
+		}
+	}
+	if err := s.PutAll(recs); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.ForgetAll(keys); err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := s.Len("sshd"); n != 500 {
+		t.Fatalf("%d bans left, want 500", n)
+	}
+	h, err := s.Count("sshd", keys[0].Prefix, false)
+	if err != nil || h.Count != 0 {
+		t.Errorf("history of a forgotten address: %+v %v, want none", h, err)
+	}
+	h, err = s.Count("sshd", recs[1].Prefix, false)
+	if err != nil || h.Count != 1 {
+		t.Errorf("history of a kept address: %+v %v, want count 1", h, err)
+	}
+	if err := s.ForgetAll([]Key{{Jail: "sshd", Prefix: netip.Prefix{}}}); err == nil {
+		t.Error("ForgetAll with an invalid prefix succeeded")
+	}
+}
