@@ -58,28 +58,51 @@ func (d *f2bdDaemon) Ctl(args ...string) (string, error) {
 	return string(out), nil
 }
 
-// startF2BD writes a configuration (a copy of /etc/fail2ban plus jailLocal
-// as jail.local), starts f2bd in namespace ns and waits until it answers
-// ping. On test failure f2bd's output is logged.
-func startF2BD(t testing.TB, ns, f2bd, f2bctl, jailLocal string) *f2bdDaemon {
+// f2bdSetup is where an f2bd of a test keeps its configuration, state and
+// control socket; several runs of f2bd may share it (restarts).
+type f2bdSetup struct {
+	f2bd, f2bctl string
+	config       string // configuration directory
+	state        string // state directory
+	sock         string // control socket
+}
+
+// newF2BDSetup writes a configuration (a copy of /etc/fail2ban plus
+// jailLocal as jail.local) and makes an empty state directory.
+func newF2BDSetup(t testing.TB, f2bd, f2bctl, jailLocal string) *f2bdSetup {
 	t.Helper()
 	dir := t.TempDir()
-	d := &f2bdDaemon{
-		ctl:    f2bctl,
-		sock:   filepath.Join(dir, "f2bd.sock"),
-		netns:  ns,
+	s := &f2bdSetup{
+		f2bd:   f2bd,
+		f2bctl: f2bctl,
 		config: filepath.Join(dir, "fail2ban"),
+		state:  filepath.Join(dir, "state"),
+		sock:   filepath.Join(dir, "f2bd.sock"),
 	}
-	if err := copyTree("/etc/fail2ban", d.config); err != nil {
+	if err := copyTree("/etc/fail2ban", s.config); err != nil {
 		t.Fatalf("copy /etc/fail2ban: %v", err)
 	}
-	if err := os.WriteFile(filepath.Join(d.config, "jail.local"), []byte(jailLocal), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(s.config, "jail.local"), []byte(jailLocal), 0o644); err != nil {
 		t.Fatalf("write jail.local: %v", err)
 	}
-	state := filepath.Join(dir, "state")
-	if err := os.Mkdir(state, 0o700); err != nil {
+	if err := os.Mkdir(s.state, 0o700); err != nil {
 		t.Fatalf("make state directory: %v", err)
 	}
+	return s
+}
+
+// startF2BD writes a configuration (see newF2BDSetup), starts f2bd in
+// namespace ns and waits until it answers ping.
+func startF2BD(t testing.TB, ns, f2bd, f2bctl, jailLocal string) *f2bdDaemon {
+	t.Helper()
+	return newF2BDSetup(t, f2bd, f2bctl, jailLocal).start(t, ns)
+}
+
+// start runs f2bd on the setup in namespace ns and waits until it answers
+// ping. On test failure f2bd's output is logged.
+func (s *f2bdSetup) start(t testing.TB, ns string) *f2bdDaemon {
+	t.Helper()
+	d := &f2bdDaemon{ctl: s.f2bctl, sock: s.sock, netns: ns, config: s.config}
 	// Registered before the process so that it runs after the process was
 	// stopped, with its complete output.
 	t.Cleanup(func() {
@@ -87,11 +110,11 @@ func startF2BD(t testing.TB, ns, f2bd, f2bctl, jailLocal string) *f2bdDaemon {
 			t.Logf("f2bd stdout:\n%s\nf2bd stderr:\n%s", d.Proc.Stdout, d.Proc.Stderr)
 		}
 	})
-	d.Proc = startProc(t, ns, "f2bd", nil, f2bd, "-c", d.config, "-s", d.sock, "--state-dir", state)
+	d.Proc = startProc(t, ns, "f2bd", nil, s.f2bd, "-c", s.config, "-s", s.sock, "--state-dir", s.state)
 	var last string
 	ok := waitFor(20*time.Second, 200*time.Millisecond, func() bool {
 		if done, err := d.Proc.Exited(); done {
-			t.Fatalf("f2bd exited before answering ping: %v", err)
+			t.Fatalf("f2bd exited before answering ping: %v\n%s", err, d.Proc.Stderr)
 		}
 		out, err := d.Ctl("ping")
 		last = out

@@ -2,12 +2,15 @@ package daemon
 
 import (
 	"context"
+	"math/rand/v2"
 	"time"
 
 	"go.uber.org/zap"
 
 	"github.com/f2bd/f2bd/nft"
 	"github.com/f2bd/f2bd/pkg/ban"
+	"github.com/f2bd/f2bd/pkg/banstore"
+	"github.com/f2bd/f2bd/pkg/bantime"
 )
 
 // maxBatch bounds the decisions one kernel write takes; nft chunks each
@@ -21,17 +24,29 @@ type banRequest struct {
 	done      chan<- error
 }
 
-// banner is the one writer of bans into the kernel: decisions that arrive
-// together, from every jail and from f2bctl, go out in one batch.
+// banner is the one writer of bans: decisions that arrive together, from
+// every jail and from f2bctl, get their ban length (bantime.increment),
+// go to the kernel in one batch, then to the ban store in one transaction.
 type banner struct {
-	fw  *nft.Firewall
-	log *zap.Logger
-	now func() time.Time
-	in  chan banRequest
+	fw       *nft.Firewall
+	store    *banstore.Store
+	policies map[string]*bantime.Policy
+	log      *zap.Logger
+	now      func() time.Time
+	purgeAge time.Duration
+	in       chan banRequest
 }
 
-func newBanner(fw *nft.Firewall, log *zap.Logger, now func() time.Time) *banner {
-	return &banner{fw: fw, log: log, now: now, in: make(chan banRequest, 1024)}
+func newBanner(fw *nft.Firewall, store *banstore.Store, jails []*running, log *zap.Logger, now func() time.Time, purgeAge time.Duration) *banner {
+	pol := make(map[string]*bantime.Policy, len(jails))
+	for _, r := range jails {
+		pol[r.j.Name()] = r.policy
+	}
+	if purgeAge <= 0 {
+		purgeAge = 24 * time.Hour // fail2ban's dbpurgeage default
+	}
+	return &banner{fw: fw, store: store, policies: pol, log: log, now: now,
+		purgeAge: purgeAge, in: make(chan banRequest, 1024)}
 }
 
 // decide queues a jail's decision without waiting for the kernel.
@@ -59,6 +74,9 @@ func (b *banner) apply(ctx context.Context, ds []ban.Decision) error {
 }
 
 func (b *banner) run(ctx context.Context) {
+	tidy := time.NewTicker(time.Minute)
+	defer tidy.Stop()
+	lastPurge := time.Time{}
 	var reqs []banRequest
 	for {
 		reqs = reqs[:0]
@@ -66,6 +84,9 @@ func (b *banner) run(ctx context.Context) {
 		select {
 		case <-ctx.Done():
 			return
+		case <-tidy.C:
+			b.tidy(&lastPurge)
+			continue
 		case r := <-b.in:
 			reqs, n = append(reqs, r), len(r.decisions)
 		}
@@ -87,13 +108,33 @@ func (b *banner) run(ctx context.Context) {
 	}
 }
 
-// write sends the decisions of reqs to the kernel in one Ban call, each
-// with the time its ban has left.
+// tidy drops expired bans from the store every minute, and purges ban
+// history older than dbpurgeage every hour.
+func (b *banner) tidy(lastPurge *time.Time) {
+	now := b.now()
+	if _, err := b.store.RemoveExpired(now); err != nil {
+		b.log.Error("dropping expired bans from the store", zap.Error(err))
+	}
+	if now.Sub(*lastPurge) >= time.Hour {
+		*lastPurge = now
+		if n, err := b.store.Purge(now, b.purgeAge); err != nil {
+			b.log.Error("purging ban history", zap.Error(err))
+		} else if n > 0 {
+			b.log.Info("ban history purged", zap.Int("entries", n), zap.Duration("dbpurgeage", b.purgeAge))
+		}
+	}
+}
+
+// write gives each decision its ban length, sends the bans to the kernel
+// in one Ban call, each with the time it has left, and records them.
 func (b *banner) write(reqs []banRequest, n int) error {
 	t := b.now()
 	bans := make([]nft.Ban, 0, n)
+	recs := make([]banstore.Record, 0, n)
 	for _, r := range reqs {
-		for _, d := range r.decisions {
+		for i := range r.decisions {
+			d := &r.decisions[i]
+			count := b.lengthen(d)
 			timeout := d.Remaining(t)
 			if timeout == ban.Permanent {
 				timeout = 0 // no timeout: the kernel keeps it
@@ -101,11 +142,17 @@ func (b *banner) write(reqs []banRequest, n int) error {
 				continue // already over
 			}
 			bans = append(bans, nft.Ban{Jail: d.Jail, Addr: d.Addr, Timeout: timeout})
+			recs = append(recs, banstore.FromDecision(*d, count))
 		}
 	}
 	if err := b.fw.Ban(bans); err != nil {
 		b.log.Error("writing bans to the kernel", zap.Int("bans", len(bans)), zap.Error(err))
 		return err
+	}
+	if err := b.store.PutAll(recs); err != nil {
+		// The kernel has the bans and expires them; only a restore after
+		// a reboot would miss them.
+		b.log.Error("recording bans in the store", zap.Int("bans", len(recs)), zap.Error(err))
 	}
 	for _, r := range reqs {
 		if r.done != nil {
@@ -123,4 +170,22 @@ func (b *banner) write(reqs []banRequest, n int) error {
 		}
 	}
 	return nil
+}
+
+// lengthen applies the jail's bantime.increment to a decision from the
+// address's ban history and returns the ban count to record (previous
+// bans plus one). Without increment the history is not read, and the
+// count recorded is 1.
+func (b *banner) lengthen(d *ban.Decision) int {
+	p := b.policies[d.Jail]
+	if p == nil || !p.Increment() {
+		return 1
+	}
+	h, err := b.store.Count(d.Jail, banstore.HostPrefix(d.Addr), p.OverallJails())
+	if err != nil {
+		b.log.Error("reading ban history", zap.Stringer("ip", d.Addr), zap.Error(err))
+		return 1
+	}
+	d.BanTime = p.BanTime(h.Count, rand.Float64)
+	return h.Count + 1
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"path/filepath"
 	"sync"
 	"time"
 
@@ -11,6 +12,8 @@ import (
 
 	"github.com/f2bd/f2bd/config"
 	"github.com/f2bd/f2bd/nft"
+	"github.com/f2bd/f2bd/pkg/banstore"
+	"github.com/f2bd/f2bd/pkg/bantime"
 	"github.com/f2bd/f2bd/pkg/control"
 	"github.com/f2bd/f2bd/pkg/jail"
 )
@@ -21,7 +24,8 @@ type Options struct {
 	Config *config.Config
 	// Socket is the control socket's path.
 	Socket string
-	// StateDir is where f2bd keeps its state; it is created if absent.
+	// StateDir is where f2bd keeps its state (the ban store); it is
+	// created if absent.
 	StateDir string
 	// Firewall options, e.g. nft.WithNetNSFd in tests.
 	Firewall []nft.Option
@@ -30,6 +34,9 @@ type Options struct {
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 }
+
+// StateFile is the ban store's file name in the state directory.
+const StateFile = "state.db"
 
 // Run starts every jail of the configuration and serves the control
 // socket until ctx is done or a client sends "stop". On return the kernel
@@ -43,53 +50,48 @@ func Run(ctx context.Context, o Options) error {
 	}
 
 	// The control socket comes first: when another f2bd answers on it,
-	// this one stops before touching the kernel.
+	// this one stops before touching the kernel or the state.
 	ln, err := control.Listen(o.Socket)
 	if err != nil {
 		return err
 	}
+	defer ln.Close()
+
+	// The ban store: active bans and the history bantime.increment counts.
 	if err := os.MkdirAll(o.StateDir, 0o700); err != nil {
-		ln.Close()
 		return fmt.Errorf("state directory: %w", err)
 	}
+	store, err := banstore.Open(filepath.Join(o.StateDir, StateFile), nil)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
 
 	// Jails: one that cannot start is reported and left out; the others run.
 	for _, err := range o.Config.Broken {
 		log.Error("jail not started", zap.Error(err))
 	}
-	var jails []*running
-	var specs []nft.JailSpec
-	for _, c := range o.Config.Jails {
-		j, err := jail.New(c, o.Now)
-		if err == nil {
-			var spec nft.JailSpec
-			if spec, err = jailSpec(c); err == nil {
-				jails = append(jails, newRunning(j))
-				specs = append(specs, spec)
-				continue
-			}
-		}
-		log.Error("jail not started", zap.String("jail", c.Name), zap.Error(err))
-	}
+	jails, specs := prepareJails(o.Config.Jails, o.Now, log)
 	if len(jails) == 0 {
 		log.Warn("no jail is running")
 	}
 
-	// The kernel: f2bd's table, its chain and one set per jail and family.
+	// The kernel: f2bd's table, its chain and the sets of every jail, then
+	// the bans of the store that the kernel lost (after a reboot).
 	fw, err := nft.Open(o.Firewall...)
 	if err != nil {
-		ln.Close()
-		return fmt.Errorf("opening nftables: %w", err)
+		return fmt.Errorf("opening nftables (f2bd needs root or CAP_NET_ADMIN): %w", err)
 	}
 	defer fw.Close()
-	if err := fw.Setup(specs); err != nil {
-		ln.Close()
-		return fmt.Errorf("setting up nftables table %s: %w", fw.Table(), err)
+	k := &kernelState{fw: fw, store: store, specs: specs, jails: jails, log: log, now: o.Now}
+	if err := k.restore("start"); err != nil {
+		return err
 	}
 
 	var wg sync.WaitGroup
-	b := newBanner(fw, log, o.Now)
+	b := newBanner(fw, store, jails, log, o.Now, o.Config.Daemon.DBPurgeAge)
 	wg.Go(func() { b.run(ctx) })
+	wg.Go(func() { k.heal(ctx) })
 	for _, r := range jails {
 		startSources(ctx, &wg, r, log)
 		wg.Go(func() { r.run(ctx, b) })
@@ -97,18 +99,19 @@ func Run(ctx context.Context, o Options) error {
 			zap.Int("maxretry", r.j.Config.MaxRetry),
 			zap.Duration("findtime", r.j.Config.FindTime),
 			zap.Duration("bantime", r.j.Config.BanTime),
+			zap.Bool("bantime.increment", r.policy.Increment()),
 			zap.Strings("sources", r.sourceNames()))
 	}
 
-	h := &handler{jails: jails, fw: fw, banner: b, stop: stop, now: o.Now}
+	h := &handler{jails: jails, fw: fw, store: store, banner: b, stop: stop, now: o.Now}
 	wg.Go(func() {
 		if err := control.Serve(ctx, ln, h); err != nil {
 			log.Error("control socket", zap.Error(err))
 		}
 	})
 	log.Info("f2bd running", zap.String("config", o.Config.Dir),
-		zap.String("socket", o.Socket), zap.String("table", "inet "+fw.Table()),
-		zap.Int("jails", len(jails)))
+		zap.String("socket", o.Socket), zap.String("state", store.Path()),
+		zap.String("table", "inet "+fw.Table()), zap.Int("jails", len(jails)))
 
 	<-ctx.Done()
 	wg.Wait()
@@ -117,3 +120,28 @@ func Run(ctx context.Context, o Options) error {
 	return nil
 }
 
+// prepareJails builds the jails that can run and their kernel rules; a
+// jail whose filter, ignore list, ban action or bantime options are wrong
+// is logged and left out.
+func prepareJails(cs []*config.Jail, now func() time.Time, log *zap.Logger) ([]*running, []nft.JailSpec) {
+	var jails []*running
+	var specs []nft.JailSpec
+	for _, c := range cs {
+		j, err := jail.New(c, now)
+		var spec nft.JailSpec
+		if err == nil {
+			spec, err = jailSpec(c)
+		}
+		var pol *bantime.Policy
+		if err == nil {
+			pol, err = bantime.NewPolicy(c.Name, c.Options, c.BanTime)
+		}
+		if err != nil {
+			log.Error("jail not started", zap.String("jail", c.Name), zap.Error(err))
+			continue
+		}
+		jails = append(jails, newRunning(j, pol))
+		specs = append(specs, spec)
+	}
+	return jails, specs
+}

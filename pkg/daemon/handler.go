@@ -10,6 +10,7 @@ import (
 
 	"github.com/f2bd/f2bd/nft"
 	"github.com/f2bd/f2bd/pkg/ban"
+	"github.com/f2bd/f2bd/pkg/banstore"
 	"github.com/f2bd/f2bd/pkg/control"
 )
 
@@ -17,6 +18,7 @@ import (
 type handler struct {
 	jails  []*running
 	fw     *nft.Firewall
+	store  *banstore.Store
 	banner *banner
 	stop   func()
 	now    func() time.Time
@@ -157,6 +159,15 @@ func (h *handler) unban(jails []*running, addrs []netip.Addr, reportAbsent bool)
 	}
 	if err := h.fw.Unban(bans); err != nil {
 		return 0, fmt.Errorf("unbanning: %w", err)
+	}
+	// As fail2ban's unban, the address's history goes too: a later ban
+	// starts again at the base bantime.
+	keys := make([]banstore.Key, len(bans))
+	for i, b := range bans {
+		keys[i] = banstore.Key{Jail: b.Jail, Prefix: banstore.HostPrefix(b.Addr)}
+	}
+	if err := h.store.ForgetAll(keys); err != nil {
+		return 0, fmt.Errorf("unbanned %d in the kernel, but the store: %w", len(bans), err)
 	}
 	return len(bans), nil
 }

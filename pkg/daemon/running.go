@@ -11,6 +11,7 @@ import (
 
 	"github.com/f2bd/f2bd/journal"
 	"github.com/f2bd/f2bd/pkg/ban"
+	"github.com/f2bd/f2bd/pkg/bantime"
 	"github.com/f2bd/f2bd/pkg/jail"
 	"github.com/f2bd/f2bd/pkg/tail"
 )
@@ -22,15 +23,16 @@ type line struct {
 	t    time.Time
 }
 
-// running is a jail with its sources.
+// running is a jail with its sources and its ban length policy.
 type running struct {
-	j     *jail.Jail
-	lines chan line
-	files []string // followed files, for status
+	j      *jail.Jail
+	policy *bantime.Policy
+	lines  chan line
+	files  []string // followed files, for status
 }
 
-func newRunning(j *jail.Jail) *running {
-	return &running{j: j, lines: make(chan line, 4096)}
+func newRunning(j *jail.Jail, p *bantime.Policy) *running {
+	return &running{j: j, policy: p, lines: make(chan line, 4096)}
 }
 
 func (r *running) usesJournal() bool {
