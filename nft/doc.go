@@ -21,5 +21,18 @@
 // length (at most 1000 elements per message) and no batch exceeds the
 // socket send buffer.
 //
+// Subnet bans (Ban.Prefix) live in two further sets per jail,
+// f2b-<jail>-net4 and -net6, with flags interval,timeout, matched by their
+// own rules: single addresses stay in the hash sets, several times faster
+// to fill than the kernel's interval (rbtree) sets (BenchmarkSetBackend).
+// Prefixes never overlap; the wider ban wins (see Ban). Tables of the
+// previous, address-only layout are upgraded in place by Setup.
+//
+// Jails may ask for other hooks and priorities (JailSpec.Hook, Priority),
+// getting their own base chains, and for any of fail2ban's blocktype
+// spellings. Counters reads the rules' packet counters; Watch notices when
+// the table, a chain, a set or rules disappear behind f2bd's back, so that
+// the caller can run Setup again and re-ban.
+//
 // Subpackage nftest creates throw-away network namespaces for tests.
 package nft

@@ -66,17 +66,18 @@ type features struct {
 // single long-lived netlink connection. Its methods are safe for concurrent
 // use; they are serialized, since netlink batches are per connection.
 type Firewall struct {
-	mu    sync.Mutex
-	conn  *nftables.Conn
-	table *nftables.Table
-	chain *nftables.Chain
-	feat  features
-	// sets caches the kernel sets by jail name, filled by Setup and by
-	// lookups of jails set up elsewhere.
-	sets map[string]jailSets
+	mu      sync.Mutex
+	conn    *nftables.Conn
+	table   *nftables.Table
+	chain   *nftables.Chain
+	feat    features
+	netnsFD int // -1: the caller's namespace
+	// sets caches the kernel sets, filled by Setup and by lookups of
+	// jails set up elsewhere.
+	sets map[setKey]*nftables.Set
+	// state is what the last successful Setup built.
+	state ruleState
 }
-
-type jailSets struct{ v4, v6 *nftables.Set }
 
 // Open connects to nf_tables (in the namespace given by WithNetNSFd, if
 // any). It does not change the ruleset; call Setup for that. It fails if
@@ -104,11 +105,12 @@ func Open(opts ...Option) (*Firewall, error) {
 	}
 	table := &nftables.Table{Name: o.table, Family: nftables.TableFamilyINet}
 	return &Firewall{
-		conn:  conn,
-		table: table,
-		chain: &nftables.Chain{Name: ChainName, Table: table},
-		feat:  feat,
-		sets:  make(map[string]jailSets),
+		conn:    conn,
+		table:   table,
+		chain:   &nftables.Chain{Name: ChainName, Table: table},
+		feat:    feat,
+		netnsFD: o.netnsFD,
+		sets:    make(map[setKey]*nftables.Set),
 	}, nil
 }
 

@@ -87,8 +87,8 @@ func TestSetupIdempotentKeepsElements(t *testing.T) {
 	}
 	defer fw2.Close()
 	mustSetup(t, fw2, sshd, web)
-	if got := countRules(t, fw); got != before || got != 4 {
-		t.Errorf("rules after repeated Setup: %d, before %d, want 4", got, before)
+	if got := countRules(t, fw); got != before || got != 8 {
+		t.Errorf("rules after repeated Setup: %d, before %d, want 8", got, before)
 	}
 	if l := mustList(t, fw2, "sshd"); len(l) != 2 || l[0].Addr != bans[0].Addr || l[1].Addr != bans[1].Addr {
 		t.Errorf("sshd after re-Setup: %+v", l)
@@ -98,8 +98,8 @@ func TestSetupIdempotentKeepsElements(t *testing.T) {
 	}
 	// Dropping a jail removes its rules but keeps its sets and bans.
 	mustSetup(t, fw2, sshd)
-	if got := countRules(t, fw); got != 2 {
-		t.Errorf("rules after dropping a jail: %d, want 2", got)
+	if got := countRules(t, fw); got != 4 {
+		t.Errorf("rules after dropping a jail: %d, want 4", got)
 	}
 	if l := mustList(t, fw2, "nginx-http-auth"); len(l) != 1 {
 		t.Errorf("bans of dropped jail: %+v", l)
@@ -119,7 +119,7 @@ func TestBanExpires(t *testing.T) {
 	fw, _ := openTest(t)
 	mustSetup(t, fw, sshd)
 	a4, a6 := netip.MustParseAddr("192.0.2.10"), netip.MustParseAddr("2001:db8::10")
-	if err := fw.Ban([]Ban{{"sshd", a4, 2 * time.Second}, {"sshd", a6, 2 * time.Second}}); err != nil {
+	if err := fw.Ban([]Ban{{Jail: "sshd", Addr: a4, Timeout: 2 * time.Second}, {Jail: "sshd", Addr: a6, Timeout: 2 * time.Second}}); err != nil {
 		t.Fatal(err)
 	}
 	l := mustList(t, fw, "sshd")
@@ -239,7 +239,7 @@ func testReban(t *testing.T, addRefreshes bool) {
 	a4, a6 := netip.MustParseAddr("192.0.2.20"), netip.MustParseAddr("2001:db8::20")
 	ban := func(d time.Duration) {
 		t.Helper()
-		if err := fw.Ban([]Ban{{"sshd", a4, d}, {"sshd", a6, d}}); err != nil {
+		if err := fw.Ban([]Ban{{Jail: "sshd", Addr: a4, Timeout: d}, {Jail: "sshd", Addr: a6, Timeout: d}}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -273,7 +273,7 @@ func TestPermanentBan(t *testing.T) {
 	a := netip.MustParseAddr("198.51.100.30")
 	// A sub-millisecond timeout must not turn into a permanent ban.
 	b := netip.MustParseAddr("198.51.100.31")
-	if err := fw.Ban([]Ban{{"sshd", a, 0}, {"sshd", b, time.Microsecond}}); err != nil {
+	if err := fw.Ban([]Ban{{Jail: "sshd", Addr: a, Timeout: 0}, {Jail: "sshd", Addr: b, Timeout: time.Microsecond}}); err != nil {
 		t.Fatal(err)
 	}
 	time.Sleep(50 * time.Millisecond)
@@ -371,6 +371,9 @@ func TestSetupErrors(t *testing.T) {
 		{"icmp with ports", []JailSpec{{Name: "a", Protocols: []string{"icmp"}, Ports: []PortRange{{22, 22}}}}, "no ports"},
 		{"duplicate", []JailSpec{{Name: "a"}, {Name: "a"}}, "same set"},
 		{"reversed range", []JailSpec{{Name: "a", Ports: []PortRange{{30, 20}}}}, "reversed"},
+		{"hook", []JailSpec{{Name: "a", Hook: "ingress"}}, "hook"},
+		{"priority", []JailSpec{{Name: "a", Priority: "first"}}, "priority"},
+		{"reject at postrouting", []JailSpec{{Name: "a", Hook: "postrouting"}}, "postrouting"},
 	} {
 		if err := fw.Setup(tc.jails); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: err = %v, want mention of %q", tc.name, err, tc.want)

@@ -52,3 +52,15 @@ func sanitize(jail string) string {
 	}
 	return s
 }
+
+// PrefixSetName returns the name of the interval set holding a jail's
+// prefix (subnet) bans: "f2b-<jail>-net4" or "f2b-<jail>-net6", the jail
+// part made as in SetName. As address set names end in "-v4" or "-v6",
+// the two kinds never collide, whatever the jail names.
+func PrefixSetName(jail string, v6 bool) string {
+	fam := "-net4"
+	if v6 {
+		fam = "-net6"
+	}
+	return "f2b-" + sanitize(jail) + fam
+}

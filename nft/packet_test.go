@@ -155,3 +155,65 @@ func TestPacketsBlocked(t *testing.T) {
 		}
 	}
 }
+
+// TestPrefixBlocksAndCounters bans the client's subnets (not its address)
+// and checks with real TCP connections that the whole prefix is
+// rejected, that the rules' counters, read back with Counters, count the
+// blocked packets per jail and family, and that Unban lifts the ban.
+func TestPrefixBlocksAndCounters(t *testing.T) {
+	a, b := nftest.NewNetNS(t), nftest.NewNetNS(t)
+	if _, err := exec.LookPath("ip"); err != nil {
+		t.Skip("ip(8) not installed")
+	}
+	linkNamespaces(t, a, b)
+	fw, err := Open(WithNetNSFd(a))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fw.Close()
+	const port, other = 2222, 2223
+	mustSetup(t, fw,
+		JailSpec{Name: "net", Ports: []PortRange{{port, port}}, Protocols: []string{"tcp"}},
+		JailSpec{Name: "idle", Ports: []PortRange{{other, other}}, Protocols: []string{"tcp"}},
+	)
+	for _, host := range []string{"192.0.2.1", "2001:db8::1"} {
+		listen(t, a, net.JoinHostPort(host, strconv.Itoa(port)))
+	}
+	bans := []Ban{
+		{Jail: "net", Prefix: netip.MustParsePrefix("192.0.2.0/30"), Timeout: time.Minute},
+		{Jail: "net", Prefix: netip.MustParsePrefix("2001:db8::/64"), Timeout: time.Minute},
+	}
+	for _, dst := range []string{"192.0.2.1", "2001:db8::1"} {
+		to := net.JoinHostPort(dst, strconv.Itoa(port))
+		if err := dial(t, b, to, 5*time.Second); err != nil {
+			t.Fatalf("%s before ban: %v", to, err)
+		}
+		if err := fw.Ban(bans); err != nil {
+			t.Fatal(err)
+		}
+		if err := dial(t, b, to, 5*time.Second); !errors.Is(err, syscall.ECONNREFUSED) {
+			t.Errorf("%s from a banned subnet: %v, want connection refused", to, err)
+		}
+		if err := fw.Unban(bans); err != nil {
+			t.Fatal(err)
+		}
+		if err := dial(t, b, to, time.Second); err != nil {
+			t.Errorf("%s after unban: %v", to, err)
+		}
+	}
+	c, err := fw.Counters()
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := c["net"]
+	if len(c) != 2 || n.IPv4.Packets == 0 || n.IPv6.Packets == 0 || n.IPv4.Bytes < 40*n.IPv4.Packets ||
+		n.Packets != n.IPv4.Packets+n.IPv6.Packets || n.Bytes != n.IPv4.Bytes+n.IPv6.Bytes || c["idle"] != (JailCounter{}) {
+		t.Errorf("Counters = %+v", c)
+	}
+	t.Logf("counters: %+v", c)
+	// The counters restart when Setup recreates the rules.
+	mustSetup(t, fw, JailSpec{Name: "net", Ports: []PortRange{{port, port}}, Protocols: []string{"tcp"}})
+	if c, err := fw.Counters(); err != nil || len(c) != 1 || c["net"] != (JailCounter{}) {
+		t.Errorf("Counters after Setup = %+v, %v", c, err)
+	}
+}

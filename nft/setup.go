@@ -13,15 +13,19 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// Blocktypes accepted in JailSpec.Blocktype.
+// Blocktypes accepted in JailSpec.Blocktype, besides the longer spellings
+// described there.
 const (
 	BlocktypeReject = "reject"
 	BlocktypeDrop   = "drop"
 )
 
-// JailSpec describes the firewall rules of one jail.
+// JailSpec describes the firewall rules of one jail. Its string fields
+// take the values of the matching parameters of fail2ban's nftables
+// action (port, protocol, blocktype, chain_hook, chain_priority).
 type JailSpec struct {
-	// Name is the jail name; it determines the set names (see SetName).
+	// Name is the jail name; it determines the set names (see SetName and
+	// PrefixSetName).
 	Name string
 	// Ports restricts the rules to these destination ports; empty (or the
 	// full range 0:65535) means all ports, like fail2ban's "allports".
@@ -31,10 +35,27 @@ type JailSpec struct {
 	// means any protocol; but when Ports is restricted, the protocols that
 	// carry ports (tcp, udp, udplite, sctp, dccp) are used instead.
 	Protocols []string
-	// Blocktype is BlocktypeReject (the default when empty, as in
-	// fail2ban's nftables action: ICMP/ICMPv6 port unreachable) or
-	// BlocktypeDrop.
+	// Blocktype is what the rules do to a banned packet, in any of
+	// fail2ban's spellings, case-insensitive: empty or "reject" (ICMP or
+	// ICMPv6 port unreachable, fail2ban's default), "drop", "reject with
+	// icmp|icmpv6|icmpx [type] <reason>" (reasons port-unreachable,
+	// host-unreachable, net-unreachable, no-route, addr-unreachable,
+	// prot-unreachable, host-prohibited, net-prohibited,
+	// admin-prohibited; each family gets its own closest code), "reject
+	// with tcp reset", and the iptables forms "DROP", "REJECT",
+	// "REJECT --reject-with icmp-…|icmp6-…|tcp-reset". A TCP reset applies
+	// to TCP packets; the jail's other protocols get port unreachable.
 	Blocktype string
+	// Hook is the netfilter hook of the jail's base chain (fail2ban's
+	// chain_hook): "input" (DefaultHook, used when empty), "forward",
+	// "prerouting", "output" or "postrouting". A reject needs prerouting,
+	// input, forward or output.
+	Hook string
+	// Priority is the base chain's priority (fail2ban's chain_priority):
+	// a number or a standard name with an optional offset ("raw",
+	// "filter - 1"). Empty means ChainPriority (-1). Jails with the same
+	// hook and priority share one base chain; see Setup for the names.
+	Priority string
 }
 
 var protoNumbers = map[string]byte{
@@ -42,13 +63,6 @@ var protoNumbers = map[string]byte{
 	"dccp": unix.IPPROTO_DCCP, "sctp": unix.IPPROTO_SCTP, "udplite": unix.IPPROTO_UDPLITE,
 	"icmpv6": unix.IPPROTO_ICMPV6, "ipv6-icmp": unix.IPPROTO_ICMPV6,
 }
-
-// Codes of the ICMP and ICMPv6 "port unreachable" messages that a reject
-// sends (RFC 792, RFC 4443), as nft(8) uses for a plain "reject".
-const (
-	icmpPortUnreach  = 3
-	icmp6PortUnreach = 4
-)
 
 // portProtocols are the protocols whose header starts with 16-bit source
 // and destination ports, so that "th dport" is meaningful.
@@ -60,7 +74,15 @@ type compiledJail struct {
 	sets   jailSets
 	ports  []PortRange // normalized; nil = all ports
 	protos []byte      // sorted, unique; nil = all protocols
-	drop   bool
+	block  block
+	chain  chainKey
+}
+
+// Validate checks a JailSpec as Setup would, without the kernel: a jail
+// whose spec fails here can be left out while the others are set up.
+func (spec JailSpec) Validate() error {
+	_, err := compileJail(spec)
+	return err
 }
 
 func compileJail(spec JailSpec) (compiledJail, error) {
@@ -68,12 +90,22 @@ func compileJail(spec JailSpec) (compiledJail, error) {
 		return compiledJail{}, errors.New("empty jail name")
 	}
 	c := compiledJail{name: spec.Name}
-	switch strings.ToLower(strings.TrimSpace(spec.Blocktype)) {
-	case "", BlocktypeReject:
-	case BlocktypeDrop:
-		c.drop = true
-	default:
-		return compiledJail{}, fmt.Errorf("jail %q: unsupported blocktype %q (want %q or %q)", spec.Name, spec.Blocktype, BlocktypeReject, BlocktypeDrop)
+	var err error
+	if c.block, err = parseBlocktype(spec.Blocktype); err != nil {
+		return compiledJail{}, fmt.Errorf("jail %q: %w", spec.Name, err)
+	}
+	c.chain.hook = strings.ToLower(strings.TrimSpace(spec.Hook))
+	if c.chain.hook == "" {
+		c.chain.hook = DefaultHook
+	}
+	if _, ok := hookNums[c.chain.hook]; !ok {
+		return compiledJail{}, fmt.Errorf("jail %q: unsupported chain hook %q (want prerouting, input, forward, output or postrouting)", spec.Name, spec.Hook)
+	}
+	if !c.block.drop && c.chain.hook == "postrouting" {
+		return compiledJail{}, fmt.Errorf("jail %q: the kernel cannot reject at hook postrouting; use blocktype drop", spec.Name)
+	}
+	if c.chain.prio, err = parsePriority(spec.Priority); err != nil {
+		return compiledJail{}, fmt.Errorf("jail %q: %w", spec.Name, err)
 	}
 	for _, r := range spec.Ports {
 		if r.First > r.Last {
@@ -120,28 +152,90 @@ func compileJail(spec JailSpec) (compiledJail, error) {
 	return c, nil
 }
 
+// jailSets are the four sets of a jail: addresses and prefixes, per family.
+type jailSets struct{ v4, v6, net4, net6 *nftables.Set }
+
+func (js jailSets) all() []*nftables.Set { return []*nftables.Set{js.v4, js.net4, js.v6, js.net6} }
+
+func (js jailSets) get(k setKey) *nftables.Set {
+	switch {
+	case k.v6 && k.prefix:
+		return js.net6
+	case k.v6:
+		return js.v6
+	case k.prefix:
+		return js.net4
+	}
+	return js.v4
+}
+
+// newSet returns the description of one set of jail.
+func newSet(t *nftables.Table, k setKey) *nftables.Set {
+	s := &nftables.Set{Table: t, KeyType: nftables.TypeIPAddr, HasTimeout: true, Interval: k.prefix}
+	if k.v6 {
+		s.KeyType = nftables.TypeIP6Addr
+	}
+	if k.prefix {
+		s.Name = PrefixSetName(k.jail, k.v6)
+	} else {
+		s.Name = SetName(k.jail, k.v6)
+	}
+	return s
+}
+
 func newJailSets(t *nftables.Table, jail string) jailSets {
 	return jailSets{
-		v4: &nftables.Set{Table: t, Name: SetName(jail, false), KeyType: nftables.TypeIPAddr, HasTimeout: true},
-		v6: &nftables.Set{Table: t, Name: SetName(jail, true), KeyType: nftables.TypeIP6Addr, HasTimeout: true},
+		v4:   newSet(t, setKey{jail: jail}),
+		v6:   newSet(t, setKey{jail: jail, v6: true}),
+		net4: newSet(t, setKey{jail: jail, prefix: true}),
+		net6: newSet(t, setKey{jail: jail, v6: true, prefix: true}),
 	}
 }
 
-// Setup creates or updates the table (family inet), its base chain
-// ChainName (type filter, hook input, priority ChainPriority, policy
-// accept) and, per jail, an ipv4_addr and an ipv6_addr set with the timeout
-// flag plus one rule per family:
+// checkShape reports whether a kernel set can serve as s: same key type,
+// timeout flag, interval flag exactly when s has it, no map.
+func checkShape(old, s *nftables.Set) error {
+	if old.KeyType.Name != s.KeyType.Name || !old.HasTimeout || old.IsMap || old.Interval != s.Interval {
+		kind := "a plain"
+		if s.Interval {
+			kind = "an interval"
+		}
+		return fmt.Errorf("existing set %s is not %s %s set with timeouts", s.Name, kind, s.KeyType.Name)
+	}
+	return nil
+}
+
+// ruleState is what the last successful Setup built: the kernel objects
+// Watch expects to find, and which set belongs to which jail.
+type ruleState struct {
+	chains map[string]int // base chain name -> number of rules
+	sets   []string
+	owners map[string]setKey // set name -> jail, family, kind
+}
+
+// Setup creates or updates the table (family inet), its base chains (type
+// filter, policy accept; one per distinct hook and priority among jails,
+// named after the hook, "input" for the default input/-1 chain, which
+// always exists, and e.g. "prerouting_m300" or "forward_p10" otherwise)
+// and, per jail and family, two sets: f2b-<jail>-v4 / -v6 (flags timeout)
+// for single addresses and f2b-<jail>-net4 / -net6 (flags interval,
+// timeout) for wider prefixes, each matched by one rule (two for a TCP
+// reset blocktype: TCP packets first) such as
 //
 //	meta l4proto <protos> th dport <ports> ip saddr @f2b-<jail>-v4 counter reject
 //
 // all in one atomic batch. It is idempotent and never removes set
 // elements, so bans survive a daemon restart: sets are created only when
-// absent, while the chain, which f2bd owns entirely, is flushed and
-// refilled with exactly the rules of jails. Sets of jails no longer listed
-// are left alone, bans included; their rules disappear, so they no longer
-// block. Setup fails, changing nothing, if a spec is invalid, two jails map
-// to the same set name, an existing set has another type or lacks the
-// timeout flag, or the kernel rejects the batch.
+// absent, while the chains, which f2bd owns entirely, are flushed and
+// refilled with exactly the rules of jails; chains named like f2bd's base
+// chains that no jail uses any more are deleted. Sets of jails no longer
+// listed are left alone, bans included; their rules disappear, so they no
+// longer block. A table made by an earlier f2bd version (address sets
+// only) keeps its sets and bans; Setup adds the prefix sets and rules.
+// Setup fails, changing nothing, if a spec is invalid, two jails map to
+// the same set name, an existing set has another type or flags, an
+// existing chain of the same name has another hook or priority, or the
+// kernel rejects the batch.
 func (fw *Firewall) Setup(jails []JailSpec) error {
 	compiled := make([]compiledJail, 0, len(jails))
 	seen := make(map[string]string)
@@ -150,10 +244,12 @@ func (fw *Firewall) Setup(jails []JailSpec) error {
 		if err != nil {
 			return fmt.Errorf("nft: setup: %w", err)
 		}
-		if other, dup := seen[c.sets.v4.Name]; dup {
-			return fmt.Errorf("nft: setup: jails %q and %q map to the same set %s", other, j.Name, c.sets.v4.Name)
+		for _, s := range c.sets.all() {
+			if other, dup := seen[s.Name]; dup {
+				return fmt.Errorf("nft: setup: jails %q and %q map to the same set %s", other, j.Name, s.Name)
+			}
+			seen[s.Name] = j.Name
 		}
-		seen[c.sets.v4.Name] = j.Name
 		compiled = append(compiled, c)
 	}
 
@@ -164,26 +260,51 @@ func (fw *Firewall) Setup(jails []JailSpec) error {
 	if err != nil {
 		return fmt.Errorf("nft: setup: %w", err)
 	}
+	chains, err := fw.existingChains()
+	if err != nil {
+		return fmt.Errorf("nft: setup: %w", err)
+	}
+
+	// The chains, in order of first use, the default one first.
+	keys := []chainKey{{hook: DefaultHook, prio: ChainPriority}}
+	for _, c := range compiled {
+		if !slices.Contains(keys, c.chain) {
+			keys = append(keys, c.chain)
+		}
+	}
+	for _, k := range keys {
+		if old, ok := chains[k.name()]; ok {
+			if old.Hooknum == nil || old.Priority == nil || *old.Hooknum != hookNums[k.hook] || int32(*old.Priority) != k.prio {
+				return fmt.Errorf("nft: setup: existing chain %s in table inet %s is not a base chain at hook %s priority %d", k.name(), fw.table.Name, k.hook, k.prio)
+			}
+		}
+	}
 
 	policy := nftables.ChainPolicyAccept
 	fw.conn.AddTable(fw.table)
-	fw.conn.AddChain(&nftables.Chain{
-		Name:     fw.chain.Name,
-		Table:    fw.table,
-		Type:     nftables.ChainTypeFilter,
-		Hooknum:  nftables.ChainHookInput,
-		Priority: nftables.ChainPriorityRef(ChainPriority),
-		Policy:   &policy,
-	})
-	cache := make(map[string]jailSets, len(compiled))
+	byKey := make(map[chainKey]*nftables.Chain, len(keys))
+	state := ruleState{chains: make(map[string]int), owners: make(map[string]setKey)}
+	for _, k := range keys {
+		ch := fw.conn.AddChain(&nftables.Chain{
+			Name:     k.name(),
+			Table:    fw.table,
+			Type:     nftables.ChainTypeFilter,
+			Hooknum:  nftables.ChainHookRef(hookNums[k.hook]),
+			Priority: nftables.ChainPriorityRef(nftables.ChainPriority(k.prio)),
+			Policy:   &policy,
+		})
+		fw.conn.FlushChain(ch)
+		byKey[k] = ch
+		state.chains[ch.Name] = 0
+	}
 	for i := range compiled {
 		c := &compiled[i]
-		for _, s := range []*nftables.Set{c.sets.v4, c.sets.v6} {
+		for _, s := range c.sets.all() {
 			s.Table = fw.table
 			if old, ok := existing[s.Name]; ok {
-				if old.KeyType.Name != s.KeyType.Name || !old.HasTimeout || old.IsMap || old.Interval {
+				if err := checkShape(old, s); err != nil {
 					fw.abort()
-					return fmt.Errorf("nft: setup: jail %q: existing set %s is not a plain %s set with timeouts", c.name, s.Name, s.KeyType.Name)
+					return fmt.Errorf("nft: setup: jail %q: %w", c.name, err)
 				}
 				continue
 			}
@@ -192,15 +313,24 @@ func (fw *Firewall) Setup(jails []JailSpec) error {
 				return fmt.Errorf("nft: setup: add set %s: %w", s.Name, err)
 			}
 		}
-		cache[c.name] = c.sets
-	}
-	fw.conn.FlushChain(fw.chain)
-	for _, c := range compiled {
-		for _, v6 := range []bool{false, true} {
-			if err := fw.addJailRule(c, v6); err != nil {
+		ch := byKey[c.chain]
+		for _, k := range []setKey{{v6: false}, {prefix: true}, {v6: true}, {v6: true, prefix: true}} {
+			k.jail = c.name
+			n, err := fw.addJailRules(ch, c, c.sets.get(k), k.v6)
+			if err != nil {
 				fw.abort()
 				return fmt.Errorf("nft: setup: jail %q: %w", c.name, err)
 			}
+			state.chains[ch.Name] += n
+			name := c.sets.get(k).Name
+			state.sets = append(state.sets, name)
+			state.owners[name] = k
+		}
+	}
+	for name, ch := range chains {
+		if _, keep := state.chains[name]; !keep && isChainName(name) {
+			fw.conn.FlushChain(ch)
+			fw.conn.DelChain(ch)
 		}
 	}
 	if err := fw.conn.Flush(); err != nil {
@@ -208,9 +338,10 @@ func (fw *Firewall) Setup(jails []JailSpec) error {
 	}
 	// Sets created in this batch carry a transaction ID that is meaningless
 	// from now on; cache name-only copies.
-	for name, js := range cache {
-		fw.sets[name] = jailSets{v4: fw.setRef(js.v4), v6: fw.setRef(js.v6)}
+	for _, k := range state.owners {
+		fw.sets[k] = newSet(fw.table, k)
 	}
+	fw.state = state
 	return nil
 }
 
@@ -220,10 +351,6 @@ func (fw *Firewall) Setup(jails []JailSpec) error {
 func (fw *Firewall) abort() {
 	_ = fw.conn.SetAddElements(&nftables.Set{Table: fw.table, Name: "", Anonymous: true}, nil)
 	_ = fw.conn.Flush()
-}
-
-func (fw *Firewall) setRef(s *nftables.Set) *nftables.Set {
-	return &nftables.Set{Table: fw.table, Name: s.Name, KeyType: s.KeyType, HasTimeout: true}
 }
 
 // existingSets lists the sets of the table, none if it does not exist.
@@ -242,27 +369,64 @@ func (fw *Firewall) existingSets() (map[string]*nftables.Set, error) {
 	return m, nil
 }
 
-// addJailRule queues the rule of one jail and family.
-func (fw *Firewall) addJailRule(c compiledJail, v6 bool) error {
+// existingChains lists the chains of the table, none if it does not exist.
+func (fw *Firewall) existingChains() (map[string]*nftables.Chain, error) {
+	all, err := fw.conn.ListChainsOfTableFamily(nftables.TableFamilyINet)
+	if err != nil {
+		return nil, fmt.Errorf("list chains: %w", err)
+	}
+	m := make(map[string]*nftables.Chain)
+	for _, c := range all {
+		if c.Table.Name == fw.table.Name {
+			c.Table = fw.table
+			m[c.Name] = c
+		}
+	}
+	return m, nil
+}
+
+// addJailRules queues the rules of one jail matching one of its sets and
+// returns how many it queued.
+func (fw *Firewall) addJailRules(ch *nftables.Chain, c *compiledJail, set *nftables.Set, v6 bool) (int, error) {
+	tcp := []byte{unix.IPPROTO_TCP}
+	if c.block.tcpReset && (c.protos == nil || slices.Contains(c.protos, unix.IPPROTO_TCP)) {
+		if err := fw.addRule(ch, c, tcp, set, v6, true); err != nil {
+			return 0, err
+		}
+		if slices.Equal(c.protos, tcp) {
+			return 1, nil
+		}
+		// The other protocols; TCP packets never get here.
+		if err := fw.addRule(ch, c, c.protos, set, v6, false); err != nil {
+			return 0, err
+		}
+		return 2, nil
+	}
+	return 1, fw.addRule(ch, c, c.protos, set, v6, false)
+}
+
+// addRule queues one rule: protocols, ports, source address in set,
+// counter, verdict (a TCP reset when tcpReset).
+func (fw *Firewall) addRule(ch *nftables.Chain, c *compiledJail, protos []byte, set *nftables.Set, v6, tcpReset bool) error {
 	var exprs []expr.Any
-	switch len(c.protos) {
+	switch len(protos) {
 	case 0:
 	case 1:
 		exprs = append(exprs,
 			&expr.Meta{Key: expr.MetaKeyL4PROTO, Register: 1},
-			&expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: []byte{c.protos[0]}})
+			&expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: []byte{protos[0]}})
 	default:
-		set := &nftables.Set{Table: fw.table, Anonymous: true, Constant: true, KeyType: nftables.TypeInetProto}
-		elems := make([]nftables.SetElement, len(c.protos))
-		for i, p := range c.protos {
+		pset := &nftables.Set{Table: fw.table, Anonymous: true, Constant: true, KeyType: nftables.TypeInetProto}
+		elems := make([]nftables.SetElement, len(protos))
+		for i, p := range protos {
 			elems[i] = nftables.SetElement{Key: []byte{p}}
 		}
-		if err := fw.conn.AddSet(set, elems); err != nil {
+		if err := fw.conn.AddSet(pset, elems); err != nil {
 			return fmt.Errorf("add protocol set: %w", err)
 		}
 		exprs = append(exprs,
 			&expr.Meta{Key: expr.MetaKeyL4PROTO, Register: 1},
-			&expr.Lookup{SourceRegister: 1, SetName: set.Name, SetID: set.ID})
+			&expr.Lookup{SourceRegister: 1, SetName: pset.Name, SetID: pset.ID})
 	}
 	if c.ports != nil {
 		exprs = append(exprs, &expr.Payload{DestRegister: 1, Base: expr.PayloadBaseTransportHeader, Offset: 2, Len: 2})
@@ -274,16 +438,16 @@ func (fw *Firewall) addJailRule(c compiledJail, v6 bool) error {
 				&expr.Cmp{Op: expr.CmpOpGte, Register: 1, Data: be16(c.ports[0].First)},
 				&expr.Cmp{Op: expr.CmpOpLte, Register: 1, Data: be16(c.ports[0].Last)})
 		default:
-			set, elems := portSet(fw.table, c.ports)
-			if err := fw.conn.AddSet(set, elems); err != nil {
+			pset, elems := portSet(fw.table, c.ports)
+			if err := fw.conn.AddSet(pset, elems); err != nil {
 				return fmt.Errorf("add port set: %w", err)
 			}
-			exprs = append(exprs, &expr.Lookup{SourceRegister: 1, SetName: set.Name, SetID: set.ID})
+			exprs = append(exprs, &expr.Lookup{SourceRegister: 1, SetName: pset.Name, SetID: pset.ID})
 		}
 	}
-	nfproto, addrOff, addrLen, set, code := byte(unix.NFPROTO_IPV4), uint32(12), uint32(4), c.sets.v4, uint8(icmpPortUnreach)
+	nfproto, addrOff, addrLen, code := byte(unix.NFPROTO_IPV4), uint32(12), uint32(4), c.block.code4
 	if v6 {
-		nfproto, addrOff, addrLen, set, code = unix.NFPROTO_IPV6, 8, 16, c.sets.v6, icmp6PortUnreach
+		nfproto, addrOff, addrLen, code = unix.NFPROTO_IPV6, 8, 16, c.block.code6
 	}
 	exprs = append(exprs,
 		&expr.Meta{Key: expr.MetaKeyNFPROTO, Register: 1},
@@ -292,12 +456,15 @@ func (fw *Firewall) addJailRule(c compiledJail, v6 bool) error {
 		&expr.Lookup{SourceRegister: 1, SetName: set.Name, SetID: set.ID},
 		&expr.Counter{},
 	)
-	if c.drop {
+	switch {
+	case c.block.drop:
 		exprs = append(exprs, &expr.Verdict{Kind: expr.VerdictDrop})
-	} else {
+	case tcpReset:
+		exprs = append(exprs, &expr.Reject{Type: unix.NFT_REJECT_TCP_RST})
+	default:
 		exprs = append(exprs, &expr.Reject{Type: unix.NFT_REJECT_ICMP_UNREACH, Code: code})
 	}
-	fw.conn.AddRule(&nftables.Rule{Table: fw.table, Chain: fw.chain, Exprs: exprs})
+	fw.conn.AddRule(&nftables.Rule{Table: fw.table, Chain: ch, Exprs: exprs})
 	return nil
 }
 

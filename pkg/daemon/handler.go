@@ -133,20 +133,20 @@ func (h *handler) unban(jails []*running, addrs []netip.Addr, reportAbsent bool)
 		if err != nil {
 			return 0, fmt.Errorf("listing bans of jail %s: %w", r.j.Name(), err)
 		}
-		present := make(map[netip.Addr]bool, len(els))
+		present := make(map[netip.Prefix]bool, len(els))
 		for _, e := range els {
-			present[e.Addr] = true
+			present[e.Prefix] = true
 		}
 		if addrs == nil {
 			for _, e := range els {
-				bans = append(bans, nft.Ban{Jail: r.j.Name(), Addr: e.Addr})
+				bans = append(bans, nft.Ban{Jail: r.j.Name(), Prefix: e.Prefix})
 			}
 			continue
 		}
 		for _, a := range addrs {
-			if present[a] {
+			if p := banstore.HostPrefix(a); present[p] {
 				found[a] = true
-				bans = append(bans, nft.Ban{Jail: r.j.Name(), Addr: a})
+				bans = append(bans, nft.Ban{Jail: r.j.Name(), Prefix: p})
 			}
 		}
 	}
@@ -164,7 +164,7 @@ func (h *handler) unban(jails []*running, addrs []netip.Addr, reportAbsent bool)
 	// starts again at the base bantime.
 	keys := make([]banstore.Key, len(bans))
 	for i, b := range bans {
-		keys[i] = banstore.Key{Jail: b.Jail, Prefix: banstore.HostPrefix(b.Addr)}
+		keys[i] = banstore.Key{Jail: b.Jail, Prefix: b.Prefix}
 	}
 	if err := h.store.ForgetAll(keys); err != nil {
 		return 0, fmt.Errorf("unbanned %d in the kernel, but the store: %w", len(bans), err)
@@ -187,18 +187,27 @@ func (h *handler) getBanIP(jail string, withTime bool) ([]string, error) {
 	now := h.now()
 	for i, e := range els {
 		if !withTime {
-			out[i] = e.Addr.String()
+			out[i] = banned(e)
 			continue
 		}
 		if e.Timeout == 0 {
-			out[i] = fmt.Sprintf("%s \t%s + -1 = permanent", e.Addr, "(unknown)")
+			out[i] = fmt.Sprintf("%s \t%s + -1 = permanent", banned(e), "(unknown)")
 			continue
 		}
 		start := now.Add(-(e.Timeout - e.Expires))
-		out[i] = fmt.Sprintf("%s \t%s + %d = %s", e.Addr, start.Format(timeLayout),
+		out[i] = fmt.Sprintf("%s \t%s + %d = %s", banned(e), start.Format(timeLayout),
 			int64(e.Timeout/time.Second), now.Add(e.Expires).Format(timeLayout))
 	}
 	return out, nil
+}
+
+// banned names a ban as fail2ban-client does: the address for a single
+// address, the prefix for a subnet.
+func banned(e nft.Element) string {
+	if e.Prefix.IsSingleIP() {
+		return e.Prefix.Addr().String()
+	}
+	return e.Prefix.String()
 }
 
 // timeLayout is how fail2ban-client prints times.
@@ -220,7 +229,7 @@ func (h *handler) bannedIn(jail string) ([]string, error) {
 	}
 	addrs := make([]string, len(els))
 	for i, e := range els {
-		addrs[i] = e.Addr.String()
+		addrs[i] = banned(e)
 	}
 	sort.Strings(addrs)
 	return addrs, nil

@@ -46,13 +46,12 @@ func (k *kernelState) restore(why string) error {
 		if err != nil {
 			return fmt.Errorf("listing bans of jail %s: %w", name, err)
 		}
-		inKernel := make(map[netip.Addr]bool, len(els))
+		inKernel := make(map[netip.Prefix]bool, len(els))
 		for _, e := range els {
-			inKernel[e.Addr] = true
+			inKernel[e.Prefix] = true
 		}
 		err = k.store.ForEach(name, func(rec banstore.Record) error {
-			addr := rec.Prefix.Addr()
-			if inKernel[addr] {
+			if inKernel[rec.Prefix] {
 				kept++
 				return nil
 			}
@@ -62,7 +61,7 @@ func (k *kernelState) restore(why string) error {
 			} else if left <= 0 {
 				return nil
 			}
-			bans = append(bans, nft.Ban{Jail: name, Addr: addr, Timeout: left})
+			bans = append(bans, nft.Ban{Jail: name, Prefix: rec.Prefix, Timeout: left})
 			return nil
 		})
 		if err != nil {

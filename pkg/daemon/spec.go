@@ -31,13 +31,29 @@ func jailSpec(c *config.Jail) (nft.JailSpec, error) {
 			return nft.JailSpec{}, fmt.Errorf("jail %s: no nftables or iptables ban action among %v: f2bd cannot enforce its bans yet", c.Name, names)
 		}
 	}
+	// The jail's parameters for the action, else the action's own
+	// resolved options ([Init] defaults), else def.
 	param := func(k, def string) string {
-		if v, ok := act.Params[k]; ok && v != "" && !strings.Contains(v, "<") {
-			return v
+		for _, m := range []map[string]string{act.Params, act.Options} {
+			if v, ok := m[k]; ok && v != "" && !strings.Contains(v, "<") {
+				return v
+			}
 		}
 		return def
 	}
-	spec := nft.JailSpec{Name: c.Name, Blocktype: param("blocktype", nft.BlocktypeReject)}
+	spec := nft.JailSpec{
+		Name:      c.Name,
+		Blocktype: param("blocktype", nft.BlocktypeReject),
+		Hook:      param("chain_hook", ""),
+		Priority:  param("chain_priority", ""),
+	}
+	if spec.Hook == "" {
+		// iptables actions name a built-in chain (INPUT, FORWARD...).
+		switch h := strings.ToLower(param("chain", "")); h {
+		case "input", "forward", "output", "prerouting", "postrouting":
+			spec.Hook = h
+		}
+	}
 	if !strings.HasSuffix(act.Name, "allports") && act.Name != "iptables-ipset-proto6-allports" {
 		ports, err := nft.ParsePorts(param("port", c.Port))
 		if err != nil {
@@ -50,10 +66,8 @@ func jailSpec(c *config.Jail) (nft.JailSpec, error) {
 			spec.Protocols = append(spec.Protocols, p)
 		}
 	}
-	if spec.Blocktype != nft.BlocktypeDrop {
-		// fail2ban's blocktypes are many spellings of reject ("REJECT
-		// --reject-with icmp-port-unreachable", "reject"); all reject.
-		spec.Blocktype = nft.BlocktypeReject
+	if err := spec.Validate(); err != nil {
+		return nft.JailSpec{}, fmt.Errorf("jail %s: action %s: %w", c.Name, act.Name, err)
 	}
 	return spec, nil
 }

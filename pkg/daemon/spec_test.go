@@ -37,7 +37,25 @@ func TestJailSpecFromActions(t *testing.T) {
 			name: "iptables means the same",
 			jail: config.Jail{Name: "sshd", Port: "22", Protocol: "tcp",
 				Actions: []config.Action{{Name: "iptables-multiport", Params: map[string]string{"blocktype": "REJECT --reject-with icmp-port-unreachable"}}}},
-			want: "[22-22] [tcp] reject",
+			want: "[22-22] [tcp] REJECT --reject-with icmp-port-unreachable",
+		},
+		{
+			name: "action options give hook, priority and blocktype",
+			jail: config.Jail{Name: "web", Port: "443", Protocol: "tcp",
+				Actions: []config.Action{{Name: "nftables", Options: map[string]string{"chain_hook": "forward", "chain_priority": "-5", "blocktype": "drop"}}}},
+			want: "[443-443] [tcp] drop forward -5",
+		},
+		{
+			name: "iptables chain names the hook",
+			jail: config.Jail{Name: "fw", Port: "22", Protocol: "tcp",
+				Actions: []config.Action{{Name: "iptables", Options: map[string]string{"chain": "FORWARD"}}}},
+			want: "[22-22] [tcp] reject forward",
+		},
+		{
+			name: "a blocktype nftables cannot express is refused",
+			jail: config.Jail{Name: "odd", Port: "22",
+				Actions: []config.Action{{Name: "nftables", Params: map[string]string{"blocktype": "TARPIT"}}}},
+			err: "jail odd: action nftables:",
 		},
 		{
 			name: "banaction when no action line names one",
@@ -72,7 +90,7 @@ func TestJailSpecFromActions(t *testing.T) {
 			for i, p := range spec.Ports {
 				ports[i] = fmt.Sprintf("%d-%d", p.First, p.Last)
 			}
-			got := fmt.Sprintf("%v %v %s", ports, spec.Protocols, spec.Blocktype)
+			got := strings.TrimSpace(fmt.Sprintf("%v %v %s %s %s", ports, spec.Protocols, spec.Blocktype, spec.Hook, spec.Priority))
 			if got != tc.want {
 				t.Errorf("spec = %s, want %s", got, tc.want)
 			}
