@@ -61,7 +61,15 @@ func Run(ctx context.Context, o Options) error {
 	if err := os.MkdirAll(o.StateDir, 0o700); err != nil {
 		return fmt.Errorf("state directory: %w", err)
 	}
-	store, err := banstore.Open(filepath.Join(o.StateDir, StateFile), nil)
+	// fail2ban.conf's dbmaxmatches bounds the lines kept per ban (0: none;
+	// fail2ban's default when unset: 10).
+	maxMatches := o.Config.Daemon.DBMaxMatches
+	if _, set := o.Config.Daemon.Options["dbmaxmatches"]; !set {
+		maxMatches = 10
+	} else if maxMatches == 0 {
+		maxMatches = -1
+	}
+	store, err := banstore.Open(filepath.Join(o.StateDir, StateFile), &banstore.Options{MaxMatches: maxMatches})
 	if err != nil {
 		return err
 	}
