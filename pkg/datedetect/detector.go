@@ -38,20 +38,31 @@ type Match struct {
 	Empty bool
 }
 
-// Detector finds and parses dates in log lines as fail2ban does. It keeps
-// the template that matched last first; it is not safe for concurrent use.
+// Detector finds and parses dates in log lines as fail2ban does: the
+// template that won last is tried first and templates are reordered by
+// their hits (see order.go). It is not safe for concurrent use.
 type Detector struct {
-	templates []*template
+	templates []*template // in the order given
+	slots     []*slot     // the templates in their current order
 	none      bool
 	now       func() time.Time
 	loc       *time.Location
-	last      int // index of the template that matched last, or -1
-	buf       []int
+	// fail2ban's __lastTemplIdx (-1: none), __firstUnused, __lastPos, __lastEndPos
+	lastIdx     int
+	firstUnused int
+	lastPos     position
+	lastEnd     position
+	buf, res    []int // match buffers (current, reserve)
+	// the zone of the last date with an explicit zone, by its text
+	zoneText string
+	zoneLoc  *time.Location
 }
 
 // New builds a Detector.
 func New(o Options) (*Detector, error) {
-	d := &Detector{now: o.Now, loc: o.Location, last: -1}
+	d := &Detector{now: o.Now, loc: o.Location, lastIdx: -1,
+		lastPos: position{pos: 1, before: noneChar, at: noneChar},
+		lastEnd: position{pos: int(^uint(0) >> 1), before: noneChar, at: noneChar}}
 	if d.now == nil {
 		d.now = time.Now
 	}
@@ -101,6 +112,15 @@ func New(o Options) (*Detector, error) {
 			d.templates = append(d.templates, t)
 		}
 	}
+	seen := map[string]bool{}
+	for _, t := range d.templates {
+		// fail2ban ignores a default template already given by name.
+		if seen[t.name] {
+			continue
+		}
+		seen[t.name] = true
+		d.slots = append(d.slots, &slot{t: t, distance: 0x7fffffff})
+	}
 	return d, nil
 }
 
@@ -111,59 +131,36 @@ func (d *Detector) Find(line string) (m Match, ok bool, err error) {
 	if d.none {
 		return Match{}, false, nil
 	}
-	idx, loc := d.match(line)
+	return d.FindAt(line, d.now())
+}
+
+// FindAt is Find with the clock read by the caller: now resolves missing
+// years and days and stamps the template's use.
+func (d *Detector) FindAt(line string, now time.Time) (m Match, ok bool, err error) {
+	if d.none {
+		return Match{}, false, nil
+	}
+	idx, loc := d.match(line, now)
 	if idx < 0 {
 		return Match{}, false, nil
 	}
-	t := d.templates[idx]
+	t := d.slots[idx].t
 	start, end := loc[2*t.grp], loc[2*t.grp+1]
 	m = Match{Start: start, End: end}
 	if start == end {
 		m.Empty = true
 		return m, true, nil
 	}
-	m.Time, err = d.parse(t, line, loc)
+	m.Time, err = d.parse(t, line, loc, now)
 	if err != nil {
 		return m, false, fmt.Errorf("date %q (template %s): %w", line[start:end], t.name, err)
 	}
 	return m, true, nil
 }
 
-// match runs the templates: the last successful one first, then all in
-// order, preferring an earlier position in the line.
-func (d *Detector) match(line string) (int, []int) {
-	if d.last >= 0 {
-		t := d.templates[d.last]
-		if loc, _ := t.re.FindIndex(line, d.buf); loc != nil {
-			d.buf = loc
-			return d.last, loc
-		}
-	}
-	best, bestLoc := -1, []int(nil)
-	for i, t := range d.templates {
-		if i == d.last {
-			continue
-		}
-		loc, _ := t.re.FindIndex(line, nil)
-		if loc == nil {
-			continue
-		}
-		if best < 0 || loc[0] < bestLoc[0] {
-			best, bestLoc = i, loc
-		}
-		if loc[0] == 0 || t.flags&(flagLineBegin|flagLineEnd) != 0 {
-			break
-		}
-	}
-	if best >= 0 {
-		d.last = best
-	}
-	return best, bestLoc
-}
-
 func (d *Detector) group(t *template, line string, loc []int, f byte) (string, bool) {
-	i, ok := t.fields[f]
-	if !ok || loc[2*i] < 0 {
+	i := t.fields[f&0x7f]
+	if i <= 0 || loc[2*i] < 0 {
 		return "", false
 	}
 	return line[loc[2*i]:loc[2*i+1]], true
@@ -173,9 +170,8 @@ var monthAbbr = []string{"jan", "feb", "mar", "apr", "may", "jun", "jul", "aug",
 var monthFull = []string{"january", "february", "march", "april", "may", "june", "july", "august", "september", "october", "november", "december"}
 
 func indexOf(list []string, s string) int {
-	s = strings.ToLower(s)
 	for i, v := range list {
-		if v == s {
+		if strings.EqualFold(v, s) {
 			return i
 		}
 	}
@@ -186,7 +182,7 @@ func indexOf(list []string, s string) int {
 // a missing year is the current one, or the previous one when the date
 // would lie more than a day in the future; a missing day is today, or
 // yesterday when the time would lie in the future.
-func (d *Detector) parse(t *template, line string, loc []int) (time.Time, error) {
+func (d *Detector) parse(t *template, line string, loc []int, now time.Time) (time.Time, error) {
 	text := line[loc[2*t.grp]:loc[2*t.grp+1]]
 	switch t.kind {
 	case kindEpoch, kindLongEpoch:
@@ -221,7 +217,6 @@ func (d *Detector) parse(t *template, line string, loc []int) (time.Time, error)
 		}
 		return v, true, nil
 	}
-	now := d.now()
 	year, month, day := -1, -1, -1
 	hour, minute, second := 0, 0, 0
 	if v, ok, err := num('y'); err != nil {
@@ -293,11 +288,17 @@ func (d *Detector) parse(t *template, line string, loc []int) (time.Time, error)
 	zone := d.loc
 	for _, f := range []byte{'z', 'Z'} {
 		if s, ok := d.group(t, line, loc, f); ok {
+			if s == d.zoneText && d.zoneLoc != nil {
+				zone = d.zoneLoc
+				continue
+			}
 			off, err := ZoneOffset(s)
 			if err != nil {
 				return time.Time{}, err
 			}
+			s = strings.Clone(s)
 			zone = time.FixedZone(s, off*60)
+			d.zoneText, d.zoneLoc = s, zone
 		}
 	}
 	assumeYear := year < 0

@@ -7,4 +7,12 @@
 // failregexes, and the date is converted with fail2ban's rules for missing
 // years (previous year when the date would be more than a day ahead of the
 // clock) and explicit or default time zones. The clock and zone are injectable.
+//
+// Templates are tried and reordered as fail2ban's DateDetector does: the
+// last winner first, then the list in its current order, with hit counts
+// bubbling frequently used templates up (see order.go). The line-begin
+// anchored syslog ("Nov 22 10:00:00") and ISO 8601 templates have
+// hand-written matchers that give exactly the regex's match for their
+// common shapes and leave everything else to the regex (see fast.go), so
+// the usual lines are dated without a backtracking match or an allocation.
 package datedetect

@@ -33,8 +33,17 @@ type template struct {
 	kind  kind
 	flags int
 	grp   int // group holding the date text
-	// group indexes of strptime fields ('Y', 'b', ...); -1 if absent
-	fields map[byte]int
+	// group indexes of strptime fields ('Y', 'b', ...) by letter; 0 if absent
+	fields [128]int16
+	// weight is fail2ban's template weight: 100 for the line-begin
+	// anchored copies of the default templates, else 1.
+	weight float64
+	// hits counts successful searches (fail2ban's DateTemplate.hits).
+	hits int
+	// fast is a hand-written matcher for a common format, or nil.
+	fast fastMatcher
+	// exyFirst, exyLast bound the decades (year/10) %ExY accepts.
+	exyFirst, exyLast int
 }
 
 // directive regexes (Python syntax), keyed by strptime directive; `Y4`
@@ -83,19 +92,25 @@ var alphaDirectiveRE = regexp.MustCompile(`(?:^|[^%])%[aAbBp]`)
 // here and not the detector's clock, so that old logs keep their dates),
 // by decade prefix.
 func yearRE(now time.Time) string {
-	if real := time.Now(); real.After(now) {
-		now = real
-	}
-	last := (now.Year() + 3) / 10
-	first := 200
-	if y := (now.Year() - 1) / 10; y < first {
-		first = y
-	}
+	first, last := exyDecades(now)
 	var alts []string
 	for d := first; d <= last; d++ {
 		alts = append(alts, strconv.Itoa(d))
 	}
 	return `(?P<Y>(?:` + strings.Join(alts, "|") + `)\d)`
+}
+
+// exyDecades returns the first and last decade (year/10) of the %ExY year.
+func exyDecades(now time.Time) (first, last int) {
+	if real := time.Now(); real.After(now) {
+		now = real
+	}
+	last = (now.Year() + 3) / 10
+	first = 200
+	if y := (now.Year() - 1) / 10; y < first {
+		first = y
+	}
+	return first, last
 }
 
 // expandDirectives replaces strptime directives in pattern by regexes.
@@ -211,7 +226,7 @@ func newTemplate(pattern string, now time.Time) (*template, error) {
 		pattern, begin = pattern[len("{^LN-BEG}"):], "line"
 		key = key[len("{^LN-BEG}"):]
 	}
-	t := &template{name: name, grp: 1}
+	t := &template{name: name, grp: 1, weight: 1}
 	var core string
 	switch key {
 	case "EPOCH", "LEPOCH", "^EPOCH", "^LEPOCH":
@@ -259,12 +274,13 @@ func newTemplate(pattern string, now time.Time) (*template, error) {
 	if err != nil {
 		return nil, fmt.Errorf("datepattern %q: %w", name, err)
 	}
-	t.fields = map[byte]int{}
 	for i, n := range t.re.SubexpNames() {
-		if len(n) == 1 {
-			t.fields[n[0]] = i
+		if len(n) == 1 && n[0] < 0x80 {
+			t.fields[n[0]] = int16(i)
 		}
 	}
+	t.exyFirst, t.exyLast = exyDecades(now)
+	t.fast = fastFor(t)
 	return t, nil
 }
 
@@ -319,6 +335,7 @@ func defaultTemplates(now time.Time, lineBeginOnly bool) ([]*template, error) {
 			if err != nil {
 				return nil, fmt.Errorf("default date template: %w", err)
 			}
+			a.weight = 100
 			anchored = append(anchored, a)
 		}
 		plain = append(plain, t)

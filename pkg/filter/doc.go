@@ -4,4 +4,13 @@
 // <F-CONTENT>, <SKIPLINES>, ...) are expanded to regexes, and matches sharing
 // a multi-line failure id are merged, as fail2ban's filter does in normal
 // operation (first matching failregex wins).
+//
+// Before any regex runs, a literal prefilter (one Aho-Corasick pass over
+// the line) finds which failregexes can match at all: each failregex whose
+// every match must contain one of a few literals (derived from the
+// expanded regex by pyregex.Regexp.RequiredLiterals) is skipped when none
+// is in the line, and a maxlines-1 line that no failregex can match ends
+// there, without running the prefregex. A line that ends there, the usual
+// case for lines of other programs and for harmless sshd lines, costs no
+// allocation.
 package filter

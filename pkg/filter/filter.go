@@ -86,8 +86,14 @@ type Filter struct {
 	lastText string
 	mlfid    mlfidCache
 	idx      []int
-	scratch  []byte
+	scratch  []byte // bufOf's buffer
+	lineBuf  []byte // maxlines 1: the line with its date cut out, newline-terminated
+	preIdx   []int  // the prefregex match
 	org1     [1]string
+	// pre is the literal prefilter of the failregexes (nil: none) and
+	// mask its result for the current line.
+	pre  *prefilter
+	mask []uint64
 	// wasIgnored: an ignoreregex matched on the last line.
 	wasIgnored bool
 }
@@ -172,6 +178,10 @@ func New(o Options) (*Filter, error) {
 		f.ignore = append(f.ignore, r)
 	}
 	f.mlfid = newMLFIDCache(o.MLFIDMax, o.MLFIDTTL)
+	f.pre = newPrefilter(f.fail)
+	if f.pre != nil {
+		f.mask = make([]uint64, f.pre.words)
+	}
 	return f, nil
 }
 
@@ -340,18 +350,17 @@ func (f *Filter) run(line string, at time.Time, known bool) ([]Failure, error) {
 	f.wasIgnored = false
 	now := f.now()
 	// Find the date and cut it out of the line.
-	body := line
+	cutS, cutE := 0, 0
 	var date time.Time
-	noDate := false
 	if known {
 		date = at
 	} else {
-		m, found, err := f.dates.Find(line)
+		m, found, err := f.dates.FindAt(line, now)
 		if err != nil {
 			errs = append(errs, err)
 		}
 		if found || err != nil {
-			body = line[:m.Start] + line[m.End:]
+			cutS, cutE = m.Start, m.End
 		}
 		if found && m.Empty {
 			if !f.lastDate.IsZero() && f.lastDate.After(now.Add(-time.Minute)) {
@@ -364,28 +373,47 @@ func (f *Filter) run(line string, at time.Time, known bool) ([]Failure, error) {
 			f.lastDate, f.lastText = date, line[m.Start:m.End]
 		} else if !f.lastDate.IsZero() && f.lastDate.After(now.Add(-time.Minute)) {
 			date = f.lastDate
-			noDate = true
 		} else {
 			date = now
-			noDate = true
 		}
 	}
-	_ = noDate
 
+	// buf is the text the regexes search: the buffered lines (date cut
+	// out) joined and newline-terminated. With maxlines 1 it is built in
+	// lineBuf and body aliases it until a failregex matches (aliased).
+	var buf, body string
+	var org []string
+	aliased := false
 	if f.max > 1 {
+		body = line
+		if cutE > cutS {
+			body = line[:cutS] + line[cutE:]
+		}
 		f.lines = append(f.lines, body)
 		if len(f.lines) > f.max {
 			f.lines = append(f.lines[:0], f.lines[len(f.lines)-f.max:]...)
 		}
+		org = append([]string(nil), f.lines...)
+		buf = f.bufOf(f.lines)
 	} else {
+		b := append(f.lineBuf[:0], line[:cutS]...)
+		b = append(append(b, line[cutE:]...), '\n')
+		f.lineBuf = b
+		buf = unsafe.String(unsafe.SliceData(b), len(b))
+		body = buf[:len(buf)-1]
+		aliased = true
+		f.org1[0] = body
+		org = f.org1[:]
 		f.lines = append(f.lines[:0], body)
 	}
-	f.org1[0] = body
-	org := f.org1[:]
-	if f.max > 1 {
-		org = append([]string(nil), f.lines...)
+	// materialize gives the line a string of its own once results may keep it.
+	materialize := func() {
+		if aliased {
+			aliased = false
+			body = strings.Clone(body)
+			f.org1[0] = body
+		}
 	}
-	buf := f.bufOf(f.lines)
 
 	if len(f.ignore) > 0 && len(f.ignore) < len(f.fail)-2 {
 		ign, err := f.ignored(buf)
@@ -397,28 +425,46 @@ func (f *Filter) run(line string, at time.Time, known bool) ([]Failure, error) {
 		}
 	}
 
-	var pre map[string]string
+	// The prefilter: with maxlines 1 a line no failregex can match ends
+	// here (the prefregex only feeds the failregexes); with more lines the
+	// prefregex still runs, for its effect on the buffer.
+	usePre := f.pre != nil
+	if usePre && !f.pre.scan(buf, f.mask) && f.max <= 1 {
+		return nil, errors.Join(errs...)
+	}
+
+	var preBuf string // the text the prefregex matched (f.preIdx)
+	hasPre := false
 	if f.pref != nil {
-		loc, err := f.pref.FindIndex(buf, f.idx)
+		loc, err := f.pref.FindIndex(buf, f.preIdx)
 		if err != nil {
 			return nil, errors.Join(append(errs, err)...)
 		}
 		if loc == nil {
 			return nil, errors.Join(errs...)
 		}
-		f.idx = loc
-		pre = groups(f.pref, buf, loc)
-		if c, ok := pre["content"]; ok {
-			delete(pre, "content")
-			if c != "" {
-				f.lines = append(f.lines[:0], c)
-				buf = ""
+		f.preIdx, preBuf, hasPre = loc, buf, true
+		if k := f.pref.SubexpIndex("content"); k >= 0 && loc[2*k] >= 0 && loc[2*k+1] > loc[2*k] {
+			c := buf[loc[2*k]:loc[2*k+1]]
+			if f.max > 1 {
+				c = strings.Clone(c)
 			}
+			f.lines = append(f.lines[:0], c)
+			buf = ""
 		}
 	}
+	if f.max > 1 && hasPre {
+		// buffered lines are kept beyond this call: copy the prefregex text
+		preBuf = strings.Clone(preBuf)
+	}
+	var pre map[string]string
+	preDone := false
 
 	var out []Failure
 	for i, r := range f.fail {
+		if usePre && !has(f.mask, i) {
+			continue
+		}
 		if buf == "" {
 			buf = f.bufOf(f.lines)
 		}
@@ -431,6 +477,12 @@ func (f *Filter) run(line string, at time.Time, known bool) ([]Failure, error) {
 			continue
 		}
 		f.idx = loc
+		materialize()
+		if hasPre && !preDone {
+			preDone = true
+			pre = groups(f.pref, preBuf, f.preIdx)
+			delete(pre, "content")
+		}
 		g := groups(r, buf, loc)
 		for _, a := range f.altsOf[i] {
 			if v := g[a[0]]; v != "" && g[a[1]] == "" {

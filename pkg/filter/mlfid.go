@@ -12,6 +12,7 @@ type entry struct {
 	// no-failure state; they join the matches when a failure follows.
 	nofailMatches []string
 	seen          time.Time
+	seq           uint64 // insertion order: breaks ties between equal seen times
 }
 
 // mlfidCache merges matches sharing a multi-line failure id (F-MLFID,
@@ -20,6 +21,7 @@ type mlfidCache struct {
 	m   map[string]*entry
 	max int
 	ttl time.Duration
+	seq uint64
 }
 
 func newMLFIDCache(max int, ttl time.Duration) mlfidCache {
@@ -63,7 +65,6 @@ func pop(g map[string]string, k string) string {
 // F-NOFAIL mark a no-failure state that a later failure or a second user
 // resets, F-MLFFORGET drops the cached connection.
 func (c *mlfidCache) merge(id string, cur *entry, matched []string, now time.Time) *entry {
-	c.expire(now)
 	st := 0
 	if v := cur.g["mlfgained"]; truthy(v) {
 		st |= mlNoFailG
@@ -78,7 +79,13 @@ func (c *mlfidCache) merge(id string, cur *entry, matched []string, now time.Tim
 	}
 	users := 0
 	fail := cur
-	if cached, ok := c.m[id]; ok {
+	cached, ok := c.m[id]
+	if ok && c.expired(cached, now) {
+		// expired entries are dropped when met (see set)
+		delete(c.m, id)
+		ok = false
+	}
+	if ok {
 		users = cached.addUser(cur.g["user"])
 		if truthy(pop(cached.g, "nofail")) {
 			st |= mlPrevNF
@@ -103,7 +110,7 @@ func (c *mlfidCache) merge(id string, cur *entry, matched []string, now time.Tim
 	} else if st&mlForget == 0 {
 		users = cur.addUser(cur.g["user"])
 		cur.seen = now
-		c.set(id, cur)
+		c.set(id, cur, now)
 	}
 	if truthy(pop(fail.g, "mlfpending")) || users > 1 {
 		// pending failures or several users tried: not a no-failure any more
@@ -125,25 +132,37 @@ func (c *mlfidCache) merge(id string, cur *entry, matched []string, now time.Tim
 	return fail
 }
 
-func (c *mlfidCache) set(id string, e *entry) {
+// set caches e as id, first dropping expired entries when the cache is
+// full, then the oldest one if it still is. Expiring entries only here and
+// when they are looked up keeps the cache as if every merge expired them
+// first, without a scan per line.
+func (c *mlfidCache) set(id string, e *entry, now time.Time) {
 	if len(c.m) >= c.max {
-		// drop the oldest entry
+		c.expire(now)
+	}
+	if len(c.m) >= c.max {
+		// drop the oldest entry (the first inserted among equally old
+		// ones, so that the choice does not depend on map order)
 		var oldID string
-		var old time.Time
+		var old *entry
 		for k, v := range c.m {
-			if oldID == "" || v.seen.Before(old) {
-				oldID, old = k, v.seen
+			if old == nil || v.seen.Before(old.seen) || (v.seen.Equal(old.seen) && v.seq < old.seq) {
+				oldID, old = k, v
 			}
 		}
 		delete(c.m, oldID)
 	}
+	c.seq++
+	e.seq = c.seq
 	c.m[id] = e
 }
 
 func (c *mlfidCache) expire(now time.Time) {
 	for k, v := range c.m {
-		if now.Sub(v.seen) > c.ttl {
+		if c.expired(v, now) {
 			delete(c.m, k)
 		}
 	}
 }
+
+func (c *mlfidCache) expired(e *entry, now time.Time) bool { return now.Sub(e.seen) > c.ttl }

@@ -1,6 +1,10 @@
 package filter
 
 import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"testing"
 	"time"
 )
@@ -88,4 +92,87 @@ func BenchmarkProcessSSHDMatch(b *testing.B) {
 
 func BenchmarkProcessOtherDaemon(b *testing.B) {
 	benchFilter(b, "Nov 22 10:00:00 srv CRON[999]: pam_unix(cron:session): session closed for user root", false)
+}
+
+// benchLog returns the lines of a generated sshd auth.log: the file named
+// by F2BD_BENCH_LOG, else 200000 lines of scripts/genlog (seed 1).
+func benchLog(b *testing.B, kind string) []string {
+	path := os.Getenv("F2BD_BENCH_LOG")
+	if path == "" {
+		path = filepath.Join(b.TempDir(), "auth.log")
+		cmd := exec.Command("go", "run", "../../scripts/genlog", "-n", "200000", "-seed", "1", "-kind", kind, "-o", path)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			b.Skipf("genlog: %v: %s", err, out)
+		}
+	}
+	return readLines(b, path)
+}
+
+// BenchmarkProcessGenlog runs the stock sshd filter over a generated
+// auth.log (about 30% failing connections), one op per line: Process as
+// the daemon calls it, and ProcessLine with every failregex tried as
+// f2bctl regex does.
+func BenchmarkProcessGenlog(b *testing.B) {
+	lines := benchLog(b, "sshd")
+	for _, checkAll := range []bool{false, true} {
+		b.Run(fmt.Sprintf("checkAll=%v", checkAll), func(b *testing.B) {
+			opts := resolvedFilter(b, "sshd", "")
+			now := time.Date(2025, 3, 2, 12, 0, 0, 0, time.UTC)
+			opts.Now = func() time.Time { return now }
+			opts.Location = time.UTC
+			opts.CheckAll = checkAll
+			f, err := New(opts)
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.ReportAllocs()
+			i := 0
+			for b.Loop() {
+				if checkAll {
+					f.ProcessLine(lines[i])
+				} else {
+					f.Process(lines[i])
+				}
+				if i++; i == len(lines) {
+					i = 0
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkProcessSSHDAccepted is an sshd line that a failregex does match:
+// the F-NOFAIL/F-MLFGAINED "Accepted" regex (no failure results).
+func BenchmarkProcessSSHDAccepted(b *testing.B) {
+	benchFilter(b, "Nov 22 10:00:00 srv sshd[1234]: Accepted publickey for root from 192.0.2.3 port 22 ssh2: RSA SHA256:abc", false)
+}
+
+// TestNoAllocOnMissingLines requires the non-matching path of the stock
+// sshd filter to be allocation-free: lines of other programs and sshd
+// lines no failregex matches.
+func TestNoAllocOnMissingLines(t *testing.T) {
+	opts := resolvedFilter(t, "sshd", "")
+	now := time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
+	opts.Now = func() time.Time { return now }
+	opts.Location = time.UTC
+	f, err := New(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range []string{
+		"Nov 22 10:00:00 srv CRON[999]: pam_unix(cron:session): session closed for user root",
+		"Nov 22 10:00:00 srv systemd[1]: Started session-9.scope - Session 9 of User root.",
+		"Nov 22 10:00:00 srv sshd[1234]: pam_unix(sshd:session): session opened for user root(uid=0) by (uid=0)",
+		"Nov 22 10:00:00 srv sshd[1234]: Postponed publickey for root from 192.0.2.3 port 22 ssh2 [preauth]",
+		"2026-11-22T10:00:00.123456+00:00 srv sshd[1234]: Server listening on 0.0.0.0 port 22.",
+	} {
+		f.Process(line)
+		if n := testing.AllocsPerRun(200, func() {
+			if _, ok := f.Process(line); ok {
+				t.Fatalf("%q matched", line)
+			}
+		}); n != 0 {
+			t.Errorf("%q: %v allocations per line", line, n)
+		}
+	}
 }

@@ -23,4 +23,9 @@
 // than Python's (letters, all numbers, underscore); possessive quantifiers and
 // octal escapes other than \0 are rejected; global flags after the start of
 // the pattern are rejected as in Python 3.11.
+//
+// Beyond matching, a Regexp can search a part of a subject as Python's
+// pattern.search(s, pos, endpos) does (FindIndexRange), and derives from
+// its pattern a set of literals one of which every match contains
+// (RequiredLiterals), for prefilters.
 package pyregex

@@ -31,6 +31,7 @@ const (
 // concurrent use.
 type Regexp struct {
 	src   string
+	super string   // RE2 expression for a superset of the matches (literal analysis)
 	names []string // Python group names by index; "" for unnamed
 	re2   *regexp.Regexp
 	net   *regexp2.Regexp
@@ -41,6 +42,13 @@ type Regexp struct {
 	// an inner newline (dollar) or for ASCII subjects (boundary).
 	dollar, boundary bool
 	runes            sync.Pool
+	// rangeNet is the backtracking program used by FindIndexRange when
+	// the pattern runs on RE2 (compiled on first use).
+	rangeOnce sync.Once
+	rangeNet  *regexp2.Regexp
+	rangeIdx  []int
+	rangeErr  error
+	timeout   time.Duration
 }
 
 // Compile translates and compiles a Python regular expression (str pattern
@@ -56,7 +64,7 @@ func CompileTimeout(pattern string, timeout time.Duration) (*Regexp, error) {
 	if err != nil {
 		return nil, fmt.Errorf("pyregex: compile %q: %w", pattern, err)
 	}
-	r := &Regexp{src: pattern, names: tr.names, dollar: tr.dollar, boundary: tr.boundary}
+	r := &Regexp{src: pattern, names: tr.names, dollar: tr.dollar, boundary: tr.boundary, super: tr.superExpr, timeout: timeout}
 	if !tr.needsNet {
 		r.re2, err = regexp.Compile(tr.goExpr)
 		if err != nil {
@@ -71,20 +79,29 @@ func CompileTimeout(pattern string, timeout time.Duration) (*Regexp, error) {
 	}
 	// The backtracking program is needed as the engine or as the exact fallback.
 	if tr.needsNet || tr.dollar || tr.boundary {
-		r.net, err = regexp2.Compile(tr.netExpr, regexp2.None)
+		r.net, r.netIdx, err = compileNet(pattern, tr.netExpr, len(r.names), timeout)
 		if err != nil {
-			return nil, fmt.Errorf("pyregex: compile %q (as regexp2 %q): %w", pattern, tr.netExpr, err)
-		}
-		r.net.MatchTimeout = timeout
-		r.netIdx = make([]int, len(r.names))
-		for i := 1; i < len(r.names); i++ {
-			r.netIdx[i] = r.net.GroupNumberFromName(fmt.Sprintf("_%d", i))
-			if r.netIdx[i] < 0 {
-				return nil, fmt.Errorf("pyregex: compile %q: lost group %d", pattern, i)
-			}
+			return nil, err
 		}
 	}
 	return r, nil
+}
+
+// compileNet compiles the regexp2 program and maps Python group numbers to its own.
+func compileNet(pattern, expr string, groups int, timeout time.Duration) (*regexp2.Regexp, []int, error) {
+	net, err := regexp2.Compile(expr, regexp2.None)
+	if err != nil {
+		return nil, nil, fmt.Errorf("pyregex: compile %q (as regexp2 %q): %w", pattern, expr, err)
+	}
+	net.MatchTimeout = timeout
+	idx := make([]int, groups)
+	for i := 1; i < groups; i++ {
+		idx[i] = net.GroupNumberFromName(fmt.Sprintf("_%d", i))
+		if idx[i] < 0 {
+			return nil, nil, fmt.Errorf("pyregex: compile %q: lost group %d", pattern, i)
+		}
+	}
+	return net, idx, nil
 }
 
 // MustCompile is Compile that panics on error; for patterns fixed in code.
@@ -162,7 +179,7 @@ func (r *Regexp) MatchString(s string) (bool, error) {
 	if !r.useNet(s) {
 		return r.re2.MatchString(s), nil
 	}
-	m, err := r.netMatch(s)
+	m, err := r.netMatch(r.net, s, 0)
 	if m == nil {
 		return false, err
 	}
@@ -176,15 +193,56 @@ func (r *Regexp) MatchString(s string) (bool, error) {
 // A non-matching RE2 search does not allocate.
 func (r *Regexp) FindIndex(s string, dst []int) ([]int, error) {
 	if !r.useNet(s) {
-		if !r.re2.MatchString(s) {
+		// regexp allocates the result only on a match: a miss costs
+		// nothing, a hit one slice (copied to dst so callers can reuse it).
+		loc := r.re2.FindStringSubmatchIndex(s)
+		if loc == nil {
 			return nil, nil
 		}
-		return append(dst[:0], r.re2.FindStringSubmatchIndex(s)...), nil
+		return append(dst[:0], loc...), nil
 	}
-	m, err := r.netMatch(s)
+	m, err := r.netMatch(r.net, s, 0)
 	if m == nil {
 		return nil, err
 	}
+	return r.netIndex(m, s, r.netIdx, dst), nil
+}
+
+// FindIndexRange is FindIndex for Python's pattern.search(s, pos, endpos)
+// (byte offsets): the match starts at pos or later and ends by endpos; `^`
+// matches only at the real start of s, and \b and lookbehinds see the text
+// before pos, while the text from endpos on is invisible, as in Python.
+func (r *Regexp) FindIndexRange(s string, pos, endpos int, dst []int) ([]int, error) {
+	endpos = min(max(endpos, 0), len(s))
+	pos = min(max(pos, 0), endpos)
+	if pos == 0 {
+		return r.FindIndex(s[:endpos], dst)
+	}
+	net, idx := r.net, r.netIdx
+	if net == nil {
+		r.rangeOnce.Do(func() {
+			tr, err := translate(r.src)
+			if err != nil {
+				r.rangeErr = err
+				return
+			}
+			r.rangeNet, r.rangeIdx, r.rangeErr = compileNet(r.src, tr.netExpr, len(r.names), r.timeout)
+		})
+		if r.rangeErr != nil {
+			return nil, r.rangeErr
+		}
+		net, idx = r.rangeNet, r.rangeIdx
+	}
+	start := utf8.RuneCountInString(s[:pos])
+	m, err := r.netMatch(net, s[:endpos], start)
+	if m == nil {
+		return nil, err
+	}
+	return r.netIndex(m, s[:endpos], idx, dst), nil
+}
+
+// netIndex converts a regexp2 match over the runes of s to byte offsets.
+func (r *Regexp) netIndex(m *netResult, s string, netIdx []int, dst []int) []int {
 	dst = dst[:0]
 	ascii := len(m.runes) == len(s)
 	var offs []int
@@ -202,7 +260,7 @@ func (r *Regexp) FindIndex(s string, dst []int) ([]int, error) {
 		return offs[i]
 	}
 	for i := range r.names {
-		g := m.m.GroupByNumber(r.netIdx[i])
+		g := m.m.GroupByNumber(netIdx[i])
 		if g == nil || len(g.Captures) == 0 {
 			dst = append(dst, -1, -1)
 			continue
@@ -210,7 +268,7 @@ func (r *Regexp) FindIndex(s string, dst []int) ([]int, error) {
 		dst = append(dst, conv(g.Index), conv(g.Index+g.Length))
 	}
 	r.runes.Put(m.buf)
-	return dst, nil
+	return dst
 }
 
 type netResult struct {
@@ -219,7 +277,7 @@ type netResult struct {
 	buf   *[]rune
 }
 
-func (r *Regexp) netMatch(s string) (*netResult, error) {
+func (r *Regexp) netMatch(net *regexp2.Regexp, s string, start int) (*netResult, error) {
 	bp, _ := r.runes.Get().(*[]rune)
 	if bp == nil {
 		bp = new([]rune)
@@ -229,7 +287,7 @@ func (r *Regexp) netMatch(s string) (*netResult, error) {
 		runes = append(runes, c)
 	}
 	*bp = runes
-	m, err := r.net.FindRunesMatch(runes)
+	m, err := net.FindRunesMatchStartingAt(runes, start)
 	if err != nil {
 		r.runes.Put(bp)
 		return nil, fmt.Errorf("pyregex: %q: %w: %v", r.src, ErrTimeout, err)

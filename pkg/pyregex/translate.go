@@ -19,8 +19,12 @@ const (
 
 // translation is the result of rewriting one Python pattern for both engines.
 type translation struct {
-	goExpr  string // RE2 syntax; empty when needsNet
-	netExpr string // regexp2 (.NET) syntax, every capture group named _N
+	goExpr string // RE2 syntax; empty when needsNet
+	// superExpr is RE2 syntax for a superset of the pattern's matches
+	// (lookarounds dropped, backreferences as .*, conditionals as
+	// alternations); it is only analysed for required literals.
+	superExpr string
+	netExpr   string // regexp2 (.NET) syntax, every capture group named _N
 	// names[i] is the Python name of capture group i (index 0 is the whole match).
 	names []string
 	// needsNet: the pattern uses a feature RE2 lacks.
@@ -44,6 +48,8 @@ type translator struct {
 	pos      int
 	goB      *strings.Builder
 	netB     *strings.Builder
+	supB     *strings.Builder // superset expression (see translation.superExpr)
+	closers  []string         // per open group: what closes it in supB
 	tr       translation
 	nameIdx  map[string]int
 	stack    []flagState
@@ -52,7 +58,7 @@ type translator struct {
 }
 
 func translate(src string) (*translation, error) {
-	t := &translator{src: src, nameIdx: map[string]int{}, goB: &strings.Builder{}, netB: &strings.Builder{}}
+	t := &translator{src: src, nameIdx: map[string]int{}, goB: &strings.Builder{}, netB: &strings.Builder{}, supB: &strings.Builder{}}
 	t.tr.names = []string{""}
 	if err := t.leadingFlags(); err != nil {
 		return nil, err
@@ -67,12 +73,14 @@ func translate(src string) (*translation, error) {
 		t.tr.goExpr = t.goB.String()
 	}
 	t.tr.netExpr = t.netB.String()
+	t.tr.superExpr = t.supB.String()
 	return &t.tr, nil
 }
 
 func (t *translator) emit(goS, netS string) {
 	t.goB.WriteString(goS)
 	t.netB.WriteString(netS)
+	t.supB.WriteString(goS)
 }
 
 func (t *translator) both(s string) { t.emit(s, s) }
@@ -167,7 +175,10 @@ func (t *translator) run() error {
 			}
 			t.cur = t.stack[len(t.stack)-1]
 			t.stack = t.stack[:len(t.stack)-1]
-			t.both(")")
+			t.goB.WriteString(")")
+			t.netB.WriteString(")")
+			t.supB.WriteString(t.closers[len(t.closers)-1])
+			t.closers = t.closers[:len(t.closers)-1]
 			t.pos++
 			if err := t.possessive(); err != nil {
 				return err
@@ -253,8 +264,18 @@ func isDigits(s string) bool {
 	return true
 }
 
+// push opens a group; the superset expression closes it with ")".
 func (t *translator) push() {
 	t.stack = append(t.stack, t.cur)
+	t.closers = append(t.closers, ")")
+}
+
+// pushSuper opens a group written open in the superset expression and
+// closed with closer there.
+func (t *translator) pushSuper(open, closer string) {
+	t.push()
+	t.closers[len(t.closers)-1] = closer
+	t.supB.WriteString(open)
 }
 
 func (t *translator) capture(name string) error {
@@ -272,8 +293,10 @@ func (t *translator) capture(name string) error {
 	} else {
 		t.goB.WriteString("(")
 	}
+	// (the superset expression uses unnamed groups: lookarounds dropped
+	// from it may hold names used again elsewhere)
 	t.netB.WriteString("(?<_" + strconv.Itoa(n) + ">")
-	t.push()
+	t.pushSuper("(", ")")
 	return nil
 }
 
@@ -322,6 +345,7 @@ func (t *translator) group() error {
 		}
 		t.net("backreference")
 		t.netB.WriteString(`\k<_` + strconv.Itoa(n) + `>`)
+		t.supB.WriteString(`(?s:.*)`)
 		t.pos += end + 1
 		return nil
 	case strings.HasPrefix(rest, "(?:"):
@@ -338,19 +362,19 @@ func (t *translator) group() error {
 		return nil
 	case strings.HasPrefix(rest, "(?="), strings.HasPrefix(rest, "(?!"):
 		t.net("lookahead")
-		t.push()
+		t.pushSuper("(?:", "){0}")
 		t.netB.WriteString(rest[:3])
 		t.pos += 3
 		return nil
 	case strings.HasPrefix(rest, "(?<="), strings.HasPrefix(rest, "(?<!"):
 		t.net("lookbehind")
-		t.push()
+		t.pushSuper("(?:", "){0}")
 		t.netB.WriteString(rest[:4])
 		t.pos += 4
 		return nil
 	case strings.HasPrefix(rest, "(?>"):
 		t.net("atomic group")
-		t.push()
+		t.pushSuper("(?:", ")")
 		t.netB.WriteString("(?>")
 		t.pos += 3
 		return nil
@@ -364,7 +388,7 @@ func (t *translator) group() error {
 			return err
 		}
 		t.net("conditional")
-		t.push()
+		t.pushSuper("(?:", "|)")
 		t.netB.WriteString("(?(_" + strconv.Itoa(n) + ")")
 		t.pos += end + 1
 		return nil
@@ -476,6 +500,7 @@ func (t *translator) escape(inClass bool) error {
 			// A negated class inside a class cannot be written in RE2.
 			t.net(`negated class escape inside a set`)
 			t.netB.WriteString(`\` + string(c))
+			t.supB.WriteString(`\x00-\x{10FFFF}`)
 		} else {
 			t.both("[^" + body + "]")
 		}
@@ -548,6 +573,7 @@ func (t *translator) escape(inClass bool) error {
 		}
 		t.net("backreference")
 		t.netB.WriteString(`\k<_` + strconv.Itoa(n) + `>`)
+		t.supB.WriteString(`(?s:.*)`)
 		t.pos = j
 	default:
 		if (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') {
@@ -604,8 +630,8 @@ func (t *translator) literal(r rune) {
 // can express; a negated set holding them needs regexp2.
 func (t *translator) class() error {
 	t.pos++
-	outerGo, outerNet := t.goB, t.netB
-	t.goB, t.netB = &strings.Builder{}, &strings.Builder{}
+	outerGo, outerNet, outerSup := t.goB, t.netB, t.supB
+	t.goB, t.netB, t.supB = &strings.Builder{}, &strings.Builder{}, &strings.Builder{}
 	negated := false
 	if t.pos < len(t.src) && t.src[t.pos] == '^' {
 		negated = true
@@ -623,7 +649,7 @@ func (t *translator) class() error {
 			t.pos++
 			body := t.goB.String()
 			netBody := t.netB.String()
-			t.goB, t.netB = outerGo, outerNet
+			t.goB, t.netB, t.supB = outerGo, outerNet, outerSup
 			hat := ""
 			if negated {
 				hat = "^"
@@ -634,6 +660,7 @@ func (t *translator) class() error {
 			case negated:
 				t.net("negated escape inside a negated set")
 				t.netB.WriteString("[^" + netBody + strings.Join(negs, "") + "]")
+				t.supB.WriteString(`(?s:.)`)
 			default:
 				alt := make([]string, 0, len(negs)+1)
 				for _, n := range negs {

@@ -1,0 +1,306 @@
+package datedetect
+
+// Hand-written matchers for the two most common default templates, the
+// line-begin anchored syslog date ("Nov 22 10:00:00") and ISO 8601 date
+// ("2024-11-22T10:00:00.123+01:00"). They return exactly the match (all
+// group offsets) of the template's regex, or say they are not sure, and
+// the regex runs. They are sure only for canonical shapes where the regex,
+// tried alternative by alternative as Python's backtracking engine does,
+// takes the first choice at every step and succeeds:
+//
+//   - the optional \W{0,2} prefix holds up to two ASCII non-word characters
+//     followed by the date's first character;
+//   - month names are ASCII (any case: the syslog template is (?i)), day
+//     numbers are "DD", " D", "0D" or a single digit followed by a space,
+//     hours, minutes and seconds have two ASCII digits (hours 00-23, minutes
+//     and seconds 00-59);
+//   - what follows the date is the end of the line or an ASCII non-word
+//     character (so the closing (?=\b|\W|$) holds), and is not the start of
+//     an optional part the matcher does not decode (syslog: a fraction or a
+//     year; ISO: a fraction of more than six digits, or a zone other than
+//     Z, UTC, GMT, +HH:MM, +HHMM after optional white space).
+//
+// Anything else is left to the regex. TestFastMatchers compares both on
+// fail2ban's sample logs and on generated and mutated lines.
+
+// fastMatcher matches line with a template, appending the group offsets to
+// dst[:0]; sure is false when the regex must decide.
+type fastMatcher func(t *template, line string, dst []int) (loc []int, sure bool)
+
+// fastFor returns the hand-written matcher for a template, if it has one.
+func fastFor(t *template) fastMatcher {
+	switch t.name {
+	case "{^LN-BEG}" + defaultPatterns[1]:
+		return fastSyslog
+	case "{^LN-BEG}" + defaultPatterns[0]:
+		return fastISO
+	}
+	return nil
+}
+
+// find searches line with the template: the fast matcher when it is sure,
+// else the regex.
+func (t *template) find(line string, dst []int) []int {
+	if t.fast != nil {
+		if loc, sure := t.fast(t, line, dst); sure {
+			return loc
+		}
+	}
+	loc, _ := t.re.FindIndex(line, dst)
+	return loc
+}
+
+func isDigit(c byte) bool { return c >= '0' && c <= '9' }
+
+// isWordASCII reports whether an ASCII byte is a word character (\w).
+func isWordASCII(c byte) bool {
+	return isDigit(c) || c == '_' || (c|0x20 >= 'a' && c|0x20 <= 'z')
+}
+
+// endsDate reports whether the date may end before line[i]: end of line or
+// an ASCII non-word character. ok is false for a non-ASCII character.
+func endsDate(line string, i int) (end, ok bool) {
+	if i >= len(line) {
+		return true, true
+	}
+	c := line[i]
+	if c >= 0x80 {
+		return false, false
+	}
+	return !isWordASCII(c), true
+}
+
+// linePrefix returns where the date starts after the anchored template's
+// optional \W{0,2}: the count of leading ASCII non-word characters (at most
+// two) when the next character is ASCII word character.
+func linePrefix(line string) (int, bool) {
+	k := 0
+	for k < len(line) && k < 3 {
+		c := line[k]
+		if c >= 0x80 {
+			return 0, false
+		}
+		if isWordASCII(c) {
+			return k, k <= 2
+		}
+		k++
+	}
+	return 0, false
+}
+
+// setLoc prepares dst as the template's group offsets, all unset.
+func setLoc(t *template, dst []int) []int {
+	n := 2 * (t.re.NumSubexp() + 1)
+	if cap(dst) < n {
+		dst = make([]int, n)
+	}
+	dst = dst[:n]
+	for i := range dst {
+		dst[i] = -1
+	}
+	return dst
+}
+
+// setField records field f (a strptime letter) at line[s:e].
+func setField(t *template, loc []int, f byte, s, e int) {
+	if i := t.fields[f]; i > 0 {
+		loc[2*i], loc[2*i+1] = s, e
+	}
+}
+
+var monthsLower = [12]string{"jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"}
+
+// isMonth reports whether s (3 bytes) is an English month abbreviation in any ASCII case.
+func isMonth(s string) bool {
+	a, b, c := s[0]|0x20, s[1]|0x20, s[2]|0x20
+	for _, m := range monthsLower {
+		if a == m[0] && b == m[1] && c == m[2] {
+			// |0x20 maps some non-letters onto letters: check letters.
+			return s[0]|0x20 >= 'a' && s[0]|0x20 <= 'z' && s[1]|0x20 >= 'a' && s[1]|0x20 <= 'z' && s[2]|0x20 >= 'a' && s[2]|0x20 <= 'z'
+		}
+	}
+	return false
+}
+
+// twoDigits reports whether line[i:i+2] are ASCII digits forming a number <= max.
+func twoDigits(line string, i, max int) bool {
+	if i+2 > len(line) || !isDigit(line[i]) || !isDigit(line[i+1]) {
+		return false
+	}
+	return int(line[i]-'0')*10+int(line[i+1]-'0') <= max
+}
+
+// day decodes %d at line[i:] when followed by the byte next; it returns the
+// day's end.
+func day(line string, i int, next byte) (int, bool) {
+	if i+2 > len(line) {
+		return 0, false
+	}
+	c1, c2 := line[i], line[i+1]
+	switch {
+	case (c1 == '1' || c1 == '2') && isDigit(c2), // [1-2]\d
+		(c1 == '0' || c1 == ' ') && c2 >= '1' && c2 <= '9', // [0 ]?[1-9]
+		c1 == '3' && (c2 == '0' || c2 == '1'):              // 3[0-1]
+		return i + 2, i+2 < len(line) && line[i+2] == next
+	case c1 >= '1' && c1 <= '9' && c2 == next: // [1-9] alone
+		return i + 1, true
+	}
+	return 0, false
+}
+
+// hms decodes HH:MM:SS (two digits each, hours <= 23, minutes and seconds
+// <= 59) at line[i:], setting H, M and S; it returns the end.
+func hms(t *template, line string, i int, loc []int) (int, bool) {
+	if !twoDigits(line, i, 23) || i+8 > len(line) || line[i+2] != ':' || !twoDigits(line, i+3, 59) ||
+		line[i+5] != ':' || !twoDigits(line, i+6, 59) {
+		return 0, false
+	}
+	setField(t, loc, 'H', i, i+2)
+	setField(t, loc, 'M', i+3, i+5)
+	setField(t, loc, 'S', i+6, i+8)
+	return i + 8, true
+}
+
+// fastSyslog matches `{^LN-BEG}(?:%a )?%b %d %k:%M:%S(?:\.%f)?(?: %ExY)?`.
+func fastSyslog(t *template, line string, dst []int) ([]int, bool) {
+	p, ok := linePrefix(line)
+	if !ok || p+3 > len(line) || !isMonth(line[p:p+3]) || p+4 > len(line) || line[p+3] != ' ' {
+		return nil, false
+	}
+	de, ok := day(line, p+4, ' ')
+	if !ok {
+		return nil, false
+	}
+	h := de + 1
+	if h < len(line) && line[h] == ' ' {
+		h++ // %k's optional space
+	}
+	loc := setLoc(t, dst)
+	e, ok := hms(t, line, h, loc)
+	if !ok {
+		return nil, false
+	}
+	// not sure: a fraction or a year may follow
+	if e < len(line) && (line[e] == '.' || (line[e] == ' ' && e+1 < len(line) && isDigit(line[e+1]))) {
+		return nil, false
+	}
+	if end, ok := endsDate(line, e); !ok || !end {
+		return nil, false
+	}
+	loc[0], loc[1] = 0, e
+	loc[2*t.grp], loc[2*t.grp+1] = p, e
+	setField(t, loc, 'b', p, p+3)
+	setField(t, loc, 'd', p+4, de)
+	return loc, true
+}
+
+// fastISO matches `{^LN-BEG}%ExY(?P<_sep>[-/.])%m(?P=_sep)%d(?:T|  ?)%H:%M:%S(?:[.,]%f)?(?:\s*%z)?`.
+func fastISO(t *template, line string, dst []int) ([]int, bool) {
+	p, ok := linePrefix(line)
+	if !ok || p+19 > len(line) {
+		return nil, false
+	}
+	y := line[p : p+4]
+	if !isDigit(y[0]) || !isDigit(y[1]) || !isDigit(y[2]) || !isDigit(y[3]) {
+		return nil, false
+	}
+	if dec := int(y[0]-'0')*100 + int(y[1]-'0')*10 + int(y[2]-'0'); dec < t.exyFirst || dec > t.exyLast {
+		return nil, false
+	}
+	sep := line[p+4]
+	if (sep != '-' && sep != '/' && sep != '.') || !twoDigits(line, p+5, 12) || line[p+5:p+7] == "00" || line[p+7] != sep {
+		return nil, false
+	}
+	// %d as two digits 01-31
+	c1, c2 := line[p+8], line[p+9]
+	if !((c1 == '1' || c1 == '2') && isDigit(c2)) && !(c1 == '0' && c2 >= '1' && c2 <= '9') && !(c1 == '3' && (c2 == '0' || c2 == '1')) {
+		return nil, false
+	}
+	h := p + 10
+	switch {
+	case line[h] == 'T':
+		h++
+	case line[h] == ' ':
+		h++
+		if h < len(line) && line[h] == ' ' {
+			h++
+		}
+	default:
+		return nil, false
+	}
+	loc := setLoc(t, dst)
+	e, ok := hms(t, line, h, loc)
+	if !ok {
+		return nil, false
+	}
+	if e < len(line) && (line[e] == '.' || line[e] == ',') && e+1 < len(line) && isDigit(line[e+1]) {
+		f := e + 1
+		for f < len(line) && isDigit(line[f]) {
+			f++
+		}
+		if f-(e+1) > 6 {
+			return nil, false
+		}
+		setField(t, loc, 'f', e+1, f)
+		e = f
+	}
+	// optional zone after optional white space
+	w := e
+	for w < len(line) && (line[w] == ' ' || (line[w] >= '\t' && line[w] <= '\r') || (line[w] >= 0x1c && line[w] <= 0x1f)) {
+		w++
+	}
+	if w < len(line) {
+		z := zoneLen(line[w:])
+		switch {
+		case z > 0:
+			if end, ok := endsDate(line, w+z); !ok || !end {
+				return nil, false
+			}
+			setField(t, loc, 'z', w, w+z)
+			e = w + z
+		case z < 0:
+			return nil, false
+		}
+	}
+	if end, ok := endsDate(line, e); !ok || !end {
+		return nil, false
+	}
+	loc[0], loc[1] = 0, e
+	loc[2*t.grp], loc[2*t.grp+1] = p, e
+	setField(t, loc, 'Y', p, p+4)
+	if i := t.re.SubexpIndex("_sep"); i > 0 {
+		loc[2*i], loc[2*i+1] = p+4, p+5
+	}
+	setField(t, loc, 'm', p+5, p+7)
+	setField(t, loc, 'd', p+8, p+10)
+	return loc, true
+}
+
+// zoneLen returns the length of a %z zone at the start of s in the shapes
+// the fast path decodes (Z, UTC, GMT, +HH:MM, +HHMM), 0 when no zone can
+// start there, and -1 when one might (so the regex must decide).
+func zoneLen(s string) int {
+	switch s[0] {
+	case 'Z':
+		return 1
+	case 'U', 'G':
+		if len(s) >= 3 && (s[:3] == "UTC" || s[:3] == "GMT") {
+			return 3
+		}
+		return 0
+	case '+', '-':
+		if len(s) < 3 || (s[1] != '0' && s[1] != '1') || !isDigit(s[2]) {
+			return 0
+		}
+		if len(s) >= 6 && (s[1] == '0' || s[1] == '1') && isDigit(s[2]) && s[3] == ':' && isDigit(s[4]) && isDigit(s[5]) &&
+			(len(s) == 6 || !isDigit(s[6])) {
+			return 6
+		}
+		if len(s) >= 5 && (s[1] == '0' || s[1] == '1') && isDigit(s[2]) && isDigit(s[3]) && isDigit(s[4]) &&
+			(len(s) == 5 || !isDigit(s[5])) {
+			return 5
+		}
+		return -1
+	}
+	return 0
+}
