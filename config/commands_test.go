@@ -283,8 +283,13 @@ func TestHandWrittenMatchersAgreeWithRegexps(t *testing.T) {
 		"%(a/b)s", "%(a/b)", "%(a/b)x %(c-d/e f)s", "%(%(k/x)s", "%(known/port)s,%(default/x)s",
 		"x %(a/)s %(/b)s %(a/b/c)s", "<a>", "<>", "<a b>", "<a<b>>", "x <known/chain> <ip> <<x>",
 		"<F-USER>.*</F-USER>", "<a\nb>", "%(Sec/Opt)s", "% (a/b)s",
+		"Init?family=inet6", "addr_set?family=inet6", "a?", "?x", "a b?c", "a?b\nc", "a?\n", "a-b?c",
+		"a??", "_?\xff", "\xc3\xa9?x", "Init?", "x?y?z",
 	}
 	for _, in := range inputs {
+		if m, got := conditionalSection.FindStringSubmatch(in), conditionalMatch(in); !reflect.DeepEqual(m, got) {
+			t.Errorf("conditional name %q: regexp %q, scanner %q", in, m, got)
+		}
 		if strings.Contains(in, "\n") {
 			continue
 		}

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"bytes"
 	"fmt"
 	"regexp"
 	"strconv"
@@ -37,6 +38,10 @@ func ParseOptions(s string) (string, map[string]string, error) {
 
 // extractOptions is ParseOptions with ordered parameters.
 func extractOptions(s string) (string, *omap, error) {
+	if s != "" && strings.IndexByte(s, '[') < 0 {
+		// What optionHead gives for a plain name: all of it.
+		return s, newOmap(), nil
+	}
 	m := optionHead.FindStringSubmatch(s)
 	if m == nil {
 		return "", nil, fmt.Errorf("unexpected option syntax in %q", s)
@@ -170,76 +175,134 @@ func pyInt(s string) (int, error) {
 }
 
 // tagLookup resolves a tag that is not among the substituted options; ok
-// is false when it is unknown.
-type tagLookup func(tag string) (v string, ok bool, err error)
+// is false when it is unknown. name is tag as a string (one the lookup
+// keeps, so that no new one is made for each use).
+type tagLookup func(tag []byte) (name, v string, ok bool, err error)
 
 // substituteTags is fail2ban's substituteRecursiveTags: every <tag> in a
 // value that names another option (or that addrepl resolves) is replaced,
-// repeatedly, until no more replacements happen. Unknown tags stay.
+// repeatedly, until no more replacements happen. Unknown tags stay. in is
+// returned as is when nothing is replaced, else a copy.
+//
+// A value is substituted in a byte buffer (two, swapped at each
+// replacement), so that only its final form becomes a string.
 func substituteTags(in *omap, ignore map[string]bool, addrepl tagLookup) (*omap, error) {
-	tags := in.clone()
+	tags := in // copied on the first change
 	done := make([]bool, len(in.keys))
-	repCounts := make([]map[string]int, len(in.keys))
+	repCounts := make([][]tagCount, len(in.keys))
+	var (
+		cur, alt []byte
+		scratch  []tagCount
+	)
 	for {
 		repeat := false
 		for ti, tag := range in.keys {
 			if done[ti] || ignore[tag] {
 				continue
 			}
-			value := tags.vals[tag]
-			if value == noneValue {
+			orig := tags.vals[tag]
+			if orig == noneValue {
 				done[ti] = true
 				continue
 			}
-			orig := value
-			rplc := repCounts[ti]
-			pos := 0
-			for {
-				start, end, ok := findTag(value, pos)
-				if !ok {
-					break
+			start, end, ok := findTag(orig, 0)
+			if !ok {
+				if strings.IndexByte(orig, '<') < 0 {
+					done[ti] = true
 				}
-				rtag := value[start+1 : end-1]
-				if ignore[rtag] {
-					pos = end
+				continue
+			}
+			// rplc counts the replacements of each tag in the value; it
+			// carries over to the next round only when the value keeps
+			// tags (a scratch slice serves until then).
+			rplc := repCounts[ti]
+			kept := rplc != nil
+			if !kept {
+				rplc = scratch[:0]
+			}
+			cur = append(cur[:0], orig...)
+			changed := false
+			for ok {
+				rtag := cur[start+1 : end-1]
+				if ignore[string(rtag)] {
+					start, end, ok = findTag(cur, end)
 					continue
 				}
-				cnt, seen := rplc[rtag]
-				if !seen {
-					cnt = 1
-				}
-				if rtag == tag || cnt > maxTagReplaceCount {
-					return nil, fmt.Errorf("option %q contains a self-referencing tag definition <%s> that cannot be resolved (value %q)", tag, rtag, value)
-				}
-				repl, ok := tags.get(rtag)
-				if repl == noneValue {
-					ok = false
-				}
-				if !ok && addrepl != nil {
-					var err error
-					repl, ok, err = addrepl(rtag)
-					if err != nil {
-						return nil, fmt.Errorf("option %q, tag <%s>: %w", tag, rtag, err)
+				cnt, idx := 1, -1
+				for i := range rplc {
+					if rplc[i].tag == string(rtag) {
+						cnt, idx = rplc[i].n, i
+						break
 					}
 				}
-				if !ok {
-					pos = end
-					continue
+				if string(rtag) == tag || cnt > maxTagReplaceCount {
+					return nil, fmt.Errorf("option %q contains a self-referencing tag definition <%s> that cannot be resolved (value %q)", tag, rtag, cur)
 				}
-				// No "<rtag>" precedes start: those were left unresolved.
-				value = replaceFrom(value, start, value[start:end], repl)
-				if rplc == nil {
-					rplc = map[string]int{}
+				// name is rtag as a string, found without allocating.
+				var name string
+				repl, found := tags.vals[string(rtag)]
+				if found && repl != noneValue {
+					for _, k := range in.keys {
+						if k == string(rtag) {
+							name = k
+							break
+						}
+					}
+				} else {
+					found = false
+					if addrepl != nil {
+						var err error
+						name, repl, found, err = addrepl(rtag)
+						if err != nil {
+							return nil, fmt.Errorf("option %q, tag <%s>: %w", tag, rtag, err)
+						}
+					}
+					if !found {
+						start, end, ok = findTag(cur, end)
+						continue
+					}
 				}
-				rplc[rtag]++
-				pos = start
+				// cur[:start] + cur[start:] with every "<rtag>" replaced
+				// (none precedes start: those were left unresolved).
+				old := cur[start:end]
+				alt = append(alt[:0], cur[:start]...)
+				rest := cur[start:]
+				for k := 0; k >= 0; k = bytes.Index(rest, old) {
+					alt = append(alt, rest[:k]...)
+					alt = append(alt, repl...)
+					rest = rest[k+len(old):]
+				}
+				alt = append(alt, rest...)
+				if idx < 0 {
+					rplc = append(rplc, tagCount{name, 1})
+				} else {
+					rplc[idx].n++
+				}
+				cur, alt = alt, cur
+				changed = true
+				start, end, ok = findTag(cur, start)
 			}
-			if orig != value {
+			value := orig
+			if changed && string(cur) != orig {
+				value = string(cur)
+			}
+			if kept {
+				repCounts[ti] = rplc
+			} else {
+				scratch = rplc[:0]
+			}
+			if value != orig {
 				if _, _, ok := findTag(value, 0); ok {
+					if !kept {
+						rplc = append([]tagCount(nil), rplc...)
+					}
 					repCounts[ti] = rplc
 					repeat = true
 				}
-				tags.set(tag, value, "")
+				if tags == in {
+					tags = in.clone()
+				}
+				tags.vals[tag] = value
 			}
 			if strings.IndexByte(value, '<') < 0 {
 				done[ti] = true
@@ -252,9 +315,15 @@ func substituteTags(in *omap, ignore map[string]bool, addrepl tagLookup) (*omap,
 	return tags, nil
 }
 
+// tagCount counts the replacements of one tag in a value.
+type tagCount struct {
+	tag string
+	n   int
+}
+
 // findTag finds the first <tag> reference (TAG_CRE, `<([^ <>]+)>`) in s
 // at or after from; it returns the bounds of "<tag>".
-func findTag(s string, from int) (start, end int, ok bool) {
+func findTag[S ~string | ~[]byte](s S, from int) (start, end int, ok bool) {
 	for i := from; i < len(s); i++ {
 		if s[i] != '<' {
 			continue
@@ -268,25 +337,4 @@ func findTag(s string, from int) (start, end int, ok bool) {
 		}
 	}
 	return 0, 0, false
-}
-
-// replaceFrom is value[:from] + strings.ReplaceAll(value[from:], old, new)
-// in one allocation.
-func replaceFrom(value string, from int, old, new string) string {
-	rest := value[from:]
-	k := strings.Index(rest, old)
-	if k < 0 {
-		return value
-	}
-	var b strings.Builder
-	b.Grow(len(value) + len(new) - len(old))
-	b.WriteString(value[:from])
-	for k >= 0 {
-		b.WriteString(rest[:k])
-		b.WriteString(new)
-		rest = rest[k+len(old):]
-		k = strings.Index(rest, old)
-	}
-	b.WriteString(rest)
-	return b.String()
 }

@@ -44,7 +44,6 @@ func parseINI(name string, data []byte) (*parser, error) {
 		curName   string
 		optname   string
 		indent    int
-		added     = map[string]bool{}
 		multi     []*pending
 		open      *pending
 		badLines  []string
@@ -94,15 +93,12 @@ func parseINI(name string, data []byte) (*parser, error) {
 			case sect == defaultSection:
 				cur = p.defaults
 			case p.sections[sect] != nil:
-				if added[sect] {
-					return nil, fmt.Errorf("%s:%d: section [%s] already exists", name, lineno, sect)
-				}
-				cur = p.sections[sect]
+				// Every section of p comes from this file.
+				return nil, fmt.Errorf("%s:%d: section [%s] already exists", name, lineno, sect)
 			default:
 				cur = newOmap()
 				p.sections[sect] = cur
 				p.order = append(p.order, sect)
-				added[sect] = true
 			}
 			curName = sect
 			optname = ""
@@ -120,11 +116,10 @@ func parseINI(name string, data []byte) (*parser, error) {
 			}
 		}
 		optname = strings.ToLower(strings.TrimRight(m[1], " \t\f\v"))
-		key := curName + "\x00" + optname
-		if added[key] {
+		if cur.has(optname) {
+			// Every option of cur comes from this file.
 			return nil, fmt.Errorf("%s:%d: option %q in section [%s] already exists", name, lineno, optname, curName)
 		}
-		added[key] = true
 		open = &pending{sect: cur, key: optname, parts: []string{strings.TrimSpace(m[3])}}
 		multi = append(multi, open)
 		cur.set(optname, "", name)

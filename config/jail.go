@@ -1,7 +1,6 @@
 package config
 
 import (
-	"errors"
 	"fmt"
 	"path"
 	"strings"
@@ -88,7 +87,7 @@ type defInit struct {
 	initOpts *omap
 	opts     *omap
 	pOpts    *omap
-	defCache map[string]*string
+	defCache map[string]defOption
 }
 
 func newDefInit(l *loader, p *parser, file string, specs []optSpec, initOpts *omap) *defInit {
@@ -108,7 +107,7 @@ func (d *defInit) getOptions(pOpts *omap, all bool) error {
 	if err != nil {
 		return err
 	}
-	d.opts, d.pOpts, d.defCache = opts, pOpts, map[string]*string{}
+	d.opts, d.pOpts, d.defCache = opts, pOpts, map[string]defOption{}
 	if d.p.hasSection("Init") {
 		for _, opt := range d.p.ownOptions("Init") {
 			known := strings.HasPrefix(opt, "known/")
@@ -144,23 +143,27 @@ func (d *defInit) getOptions(pOpts *omap, all bool) error {
 
 // combOption resolves a tag that is not among the combined options from
 // the [Definition] section (with the jail options as variables).
-func (d *defInit) combOption(name string) (string, bool, error) {
-	if v, ok := d.defCache[name]; ok {
-		if v == nil {
-			return "", false, nil
-		}
-		return *v, true, nil
+func (d *defInit) combOption(tag []byte) (name, v string, ok bool, err error) {
+	if e, hit := d.defCache[string(tag)]; hit {
+		return e.name, e.v, e.ok, nil
 	}
-	v, err := d.p.getEx("Definition", name, d.pOpts)
+	name = string(tag)
+	v, miss, err := d.p.lookupEx("Definition", name, d.pOpts)
+	if miss != nil {
+		d.defCache[name] = defOption{name: name}
+		return name, "", false, nil
+	}
 	if err != nil {
-		if errors.Is(err, errNoSection) || errors.Is(err, errNoOption) {
-			d.defCache[name] = nil
-			return "", false, nil
-		}
-		return "", false, err
+		return "", "", false, err
 	}
-	d.defCache[name] = &v
-	return v, true, nil
+	d.defCache[name] = defOption{name, v, true}
+	return name, v, true, nil
+}
+
+// defOption is a [Definition] option as combOption resolved it.
+type defOption struct {
+	name, v string
+	ok      bool
 }
 
 // getCombined merges definition and init options and substitutes tags.
@@ -174,10 +177,7 @@ func (d *defInit) getCombined(ignore map[string]bool) (*omap, error) {
 		ign[k] = true
 	}
 	for _, k := range comb.keys {
-		if strings.IndexByte(k, '?') < 0 {
-			continue
-		}
-		if m := conditionalSection.FindStringSubmatch(k); m != nil {
+		if m := conditionalMatch(k); m != nil {
 			ign[m[1]] = true
 		}
 	}

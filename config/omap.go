@@ -1,6 +1,9 @@
 package config
 
-import "strings"
+import (
+	"maps"
+	"strings"
+)
 
 // omap is an insertion-ordered string map, the Go stand-in for the Python
 // dicts fail2ban iterates in insertion order. src remembers the file each
@@ -78,19 +81,15 @@ func (m *omap) len() int {
 }
 
 func (m *omap) clone() *omap {
+	// maps.Clone copies the table as a whole, much faster than inserting
+	// the entries one by one.
 	c := &omap{
 		keys:  append(make([]string, 0, len(m.keys)+4), m.keys...),
-		vals:  make(map[string]string, len(m.vals)+4),
+		vals:  maps.Clone(m.vals),
 		upper: m.upper,
 	}
-	for k, v := range m.vals {
-		c.vals[k] = v
-	}
 	if len(m.src) > 0 {
-		c.src = make(map[string]string, len(m.src))
-		for k, v := range m.src {
-			c.src[k] = v
-		}
+		c.src = maps.Clone(m.src)
 	}
 	return c
 }
@@ -123,14 +122,10 @@ func (m *omap) lowered() *omap {
 
 // plain returns the entries as an ordinary map.
 func (m *omap) plain() map[string]string {
-	out := make(map[string]string, m.len())
 	if m == nil {
-		return out
+		return map[string]string{}
 	}
-	for k, v := range m.vals {
-		out[k] = v
-	}
-	return out
+	return maps.Clone(m.vals)
 }
 
 // lowerKeys returns a copy whose keys are lower-cased (ConfigParser's

@@ -18,7 +18,9 @@ const includesSection = "INCLUDES"
 const knownPrefix = "KNOWN/"
 
 var (
-	// conditionalSection matches names like "Init?family=inet6".
+	// conditionalSection matches names like "Init?family=inet6"
+	// (conditionalMatch is its hand-written equivalent; the tests compare
+	// them).
 	conditionalSection = regexp.MustCompile(`^(\w+)(\?.+)$`)
 	// sectionOptRef finds %(section/option)s references (sectionOptRefs
 	// is its hand-written equivalent; the tests compare them).
@@ -40,6 +42,70 @@ type parser struct {
 	defaults *omap
 	sections map[string]*omap
 	order    []string
+
+	// borrowed holds the sections (and [DEFAULT]) p shares with the
+	// parsed file they come from: files are parsed once and merged into
+	// every configuration that reads them, so p copies these before
+	// changing them (see ownSection and ownDefaults).
+	borrowed map[*omap]bool
+
+	// defMemo, when not nil, caches the values of [DEFAULT] options
+	// interpolated in a section that sets none of the options they
+	// depend on (see lookup). It is per load: only the jail parser, whose
+	// [DEFAULT] no longer changes while its jails are resolved, has one.
+	defMemo map[string]*defMemoEntry
+}
+
+// defMemoEntry is the value of a [DEFAULT] option interpolated using
+// nothing but [DEFAULT]: it is the value in every section that defines
+// none of deps (the option itself and every option its interpolation
+// looked up).
+type defMemoEntry struct {
+	deps []string
+	v    string
+	err  error
+	// never is set for an option found to depend on the section it is
+	// interpolated in: it is not remembered.
+	never bool
+}
+
+// validIn reports whether the entry holds for a section.
+func (e *defMemoEntry) validIn(sect *omap) bool {
+	for _, k := range e.deps {
+		if sect.has(k) {
+			return false
+		}
+	}
+	return true
+}
+
+// result returns the entry's value or error as computed in section.
+func (e *defMemoEntry) result(section string) (string, error) {
+	if e.err == nil {
+		return e.v, nil
+	}
+	ie := *e.err.(*InterpolationError)
+	ie.Section = section
+	return "", &ie
+}
+
+// memoRec records what an interpolation looked up, to know whether its
+// result may go in defMemo.
+type memoRec struct {
+	deps []string
+	// fail is set when the result depends on the section: its name, one
+	// of its options, or a %(section/option)s reference other than
+	// %(default/option)s.
+	fail bool
+}
+
+func (r *memoRec) note(k string) {
+	for _, d := range r.deps {
+		if d == k {
+			return
+		}
+	}
+	r.deps = append(r.deps, k)
 }
 
 func newParser() *parser {
@@ -79,18 +145,25 @@ func (p *parser) hasOwnOption(s, opt string) bool {
 // merge folds one file's content into p the way fail2ban merges the files
 // it reads: defaults are updated, conditional sections are renamed, and
 // values a section already had are kept in KNOWN/<section> before being
-// overridden.
+// overridden. f's sections are shared with p until p changes them.
 func (p *parser) merge(f *parser) {
-	p.defaults.update(f.defaults)
+	if f.defaults.len() > 0 {
+		if p.defaults.len() == 0 {
+			p.defaults = p.borrow(f.defaults)
+		} else {
+			p.ownDefaults().update(f.defaults)
+		}
+	}
 	for _, n := range f.order {
 		s := f.sections[n]
+		renamed := false
 		if m := conditionalMatch(n); m != nil {
 			n = m[1]
-			renamed := newOmap()
+			r := newOmap()
 			for _, k := range s.keys {
-				renamed.set(k+m[2], s.vals[k], s.src[k])
+				r.set(k+m[2], s.vals[k], s.src[k])
 			}
-			s = renamed
+			s, renamed = r, true
 		}
 		if old := p.sections[n]; old != nil {
 			prev := newOmap()
@@ -100,18 +173,56 @@ func (p *parser) merge(f *parser) {
 				}
 			}
 			p.mergeSection(knownPrefix+n, prev, "")
-			old.update(s)
+			p.ownSection(n).update(s)
 		} else {
-			p.sections[n] = s.clone()
+			if !renamed {
+				s = p.borrow(s)
+			}
+			p.sections[n] = s
 			p.order = append(p.order, n)
 		}
 	}
 }
 
+// borrow records that p shares m with a parsed file.
+func (p *parser) borrow(m *omap) *omap {
+	if p.borrowed == nil {
+		p.borrowed = map[*omap]bool{}
+	}
+	p.borrowed[m] = true
+	return m
+}
+
+// ownSection returns section n (nil if there is none), copied first if
+// it is shared with a parsed file, so that it can be changed.
+func (p *parser) ownSection(n string) *omap {
+	s := p.sections[n]
+	if s != nil && p.borrowed[s] {
+		delete(p.borrowed, s)
+		s = s.clone()
+		p.sections[n] = s
+	}
+	return s
+}
+
+// ownDefaults is ownSection for [DEFAULT].
+func (p *parser) ownDefaults() *omap {
+	if p.borrowed[p.defaults] {
+		delete(p.borrowed, p.defaults)
+		p.defaults = p.defaults.clone()
+	}
+	return p.defaults
+}
+
+// setDefault sets a [DEFAULT] option.
+func (p *parser) setDefault(k, v string) {
+	p.ownDefaults().set(k, v, "")
+}
+
 // mergeSection adds options to a section, creating it if needed; with a
 // prefix, every key that does not already start with it is prefixed.
 func (p *parser) mergeSection(name string, opts *omap, prefix string) {
-	sect := p.sections[name]
+	sect := p.ownSection(name)
 	if sect == nil {
 		sect = newOmap()
 		p.sections[name] = sect
@@ -156,20 +267,38 @@ type chain struct {
 	vars    *omap
 	sect    *omap
 	defs    *omap
+	rec     *memoRec // when not nil, lookups are recorded
 }
 
 func (c *chain) lookup(k string) (string, bool) {
 	if k == "__name__" {
+		if c.rec != nil {
+			c.rec.fail = true
+		}
 		return c.name, true
 	}
 	if v, ok := c.helpers[k]; ok {
+		if c.rec != nil && !strings.HasPrefix(k, "default/") {
+			// Only %(default/option)s helpers are the same in every
+			// section.
+			c.rec.fail = true
+		}
 		return v, true
 	}
 	if v, ok := c.vars.get(k); ok {
+		if c.rec != nil {
+			c.rec.fail = true
+		}
 		return v, true
 	}
 	if v, ok := c.sect.get(k); ok {
+		if c.rec != nil {
+			c.rec.fail = true
+		}
 		return v, true
+	}
+	if c.rec != nil {
+		c.rec.note(k)
 	}
 	return c.defs.get(k)
 }
@@ -191,35 +320,98 @@ func (c *chain) source(k string) string {
 // get returns the interpolated value of option in section, looking in vars
 // first, then the section, then [DEFAULT] (ConfigParser.get).
 func (p *parser) get(section, option string, vars *omap) (string, error) {
-	raw, c, err := p.getRaw(section, option, vars)
-	if err != nil {
-		return "", err
+	v, miss, err := p.lookup(section, option, vars)
+	if miss != nil {
+		return "", missingError(section, option, miss)
+	}
+	return v, err
+}
+
+// missingError is the error get returns when section or option is not
+// there (miss is errNoSection or errNoOption, which it wraps).
+func missingError(section, option string, miss error) error {
+	if miss == errNoSection {
+		return fmt.Errorf("section [%s]: %w", section, errNoSection)
+	}
+	return fmt.Errorf("section [%s], option %q: %w", section, strings.ToLower(option), errNoOption)
+}
+
+// lookup is get for callers that handle a missing section or option
+// themselves: miss is then errNoSection or errNoOption (and err nil), and
+// no error message is built.
+func (p *parser) lookup(section, option string, vars *omap) (v string, miss, err error) {
+	opt := lowerKey(option)
+	raw, c, miss := p.getRaw(section, opt, vars)
+	if miss != nil {
+		return "", miss, nil
 	}
 	if strings.IndexByte(raw, '%') < 0 {
-		return raw, nil
+		return raw, nil, nil
 	}
-	opt := strings.ToLower(option)
+	// A [DEFAULT] option interpolated in a section that sets none of the
+	// options it depends on has the same value in every such section.
+	memo := vars == nil && p.defMemo != nil && c.sect != nil && !c.sect.has(opt)
+	if memo {
+		e := p.defMemo[opt]
+		switch {
+		case e == nil:
+		case e.never:
+			memo = false
+		case e.validIn(c.sect):
+			v, err := e.result(section)
+			return v, nil, err
+		}
+	}
+	if memo {
+		c.rec = &memoRec{deps: []string{opt}}
+	}
 	var b strings.Builder
-	if err := p.interpolate(section, opt, &b, raw, &c, 1); err != nil {
+	b.Grow(len(raw) + 32)
+	err = p.interpolate(section, opt, &b, raw, &c, 1)
+	if err != nil {
 		var ie *InterpolationError
 		if errors.As(err, &ie) && ie.File == "" {
 			ie.File = c.source(opt)
 		}
-		return "", err
 	}
-	return b.String(), nil
+	if memo && c.rec.fail {
+		p.defMemo[opt] = &defMemoEntry{never: true}
+	} else if memo {
+		var ie *InterpolationError
+		if err == nil || errors.As(err, &ie) && ie == err {
+			e := &defMemoEntry{deps: c.rec.deps, v: b.String()}
+			if err != nil {
+				cp := *ie
+				e.err = &cp
+			}
+			p.defMemo[opt] = e
+		}
+	}
+	if err != nil {
+		return "", nil, err
+	}
+	return b.String(), nil, nil
+}
+
+// lowerKey is strings.ToLower for option names, without the call when
+// there is nothing to lower.
+func lowerKey(k string) string {
+	if hasUpper(k) {
+		return strings.ToLower(k)
+	}
+	return k
 }
 
 // lowerVars returns vars with lower-case keys (ConfigParser applies
 // optionxform to them), without copying when they already are.
 func lowerVars(vars *omap) *omap { return vars.lowered() }
 
-// getRaw returns the uninterpolated value and the lookup chain.
-func (p *parser) getRaw(section, option string, vars *omap) (string, chain, error) {
-	opt := strings.ToLower(option)
+// getRaw returns the uninterpolated value of opt (lower-cased) and the
+// lookup chain; miss is errNoSection or errNoOption when it is not there.
+func (p *parser) getRaw(section, opt string, vars *omap) (string, chain, error) {
 	sect, ok := p.sections[section]
 	if !ok && section != defaultSection {
-		return "", chain{}, fmt.Errorf("section [%s]: %w", section, errNoSection)
+		return "", chain{}, errNoSection
 	}
 	c := chain{name: section, vars: lowerVars(vars), sect: sect, defs: p.defaults}
 	raw, ok := c.vars.get(opt)
@@ -230,16 +422,18 @@ func (p *parser) getRaw(section, option string, vars *omap) (string, chain, erro
 		raw, ok = c.defs.get(opt)
 	}
 	if !ok {
-		return "", chain{}, fmt.Errorf("section [%s], option %q: %w", section, opt, errNoOption)
+		return "", chain{}, errNoOption
 	}
 	return raw, c, nil
 }
 
-// getEx is fail2ban's get_ex: an option named "sec/opt" is first looked up
-// in that section ("known/opt" in the KNOWN/ copy of this section, then in
-// this section; "default/opt" in [DEFAULT]), else in section with vars.
-func (p *parser) getEx(section, option string, vars *omap) (string, error) {
-	if strings.Contains(option, "/") {
+// lookupEx is fail2ban's get_ex: an option named "sec/opt" is first
+// looked up in that section ("known/opt" in the KNOWN/ copy of this
+// section, then in this section; "default/opt" in [DEFAULT]), else in
+// section with vars. A missing section or option is reported as lookup
+// does.
+func (p *parser) lookupEx(section, option string, vars *omap) (v string, miss, err error) {
+	if strings.IndexByte(option, '/') >= 0 {
 		if m := sectionOptName.FindStringSubmatch(option); m != nil {
 			var secs []string
 			switch strings.ToLower(m[1]) {
@@ -251,17 +445,14 @@ func (p *parser) getEx(section, option string, vars *omap) (string, error) {
 				secs = []string{m[1]}
 			}
 			for _, s := range secs {
-				v, err := p.get(s, m[2], nil)
-				if err == nil {
-					return v, nil
-				}
-				if !errors.Is(err, errNoSection) && !errors.Is(err, errNoOption) {
-					return "", err
+				v, miss, err := p.lookup(s, m[2], nil)
+				if miss == nil {
+					return v, nil, err
 				}
 			}
 		}
 	}
-	return p.get(section, option, vars)
+	return p.lookup(section, option, vars)
 }
 
 // interpolate is BasicInterpolation._interpolate_some with fail2ban's
@@ -346,9 +537,15 @@ func (p *parser) withHelpers(section, rest string, c *chain) *chain {
 		case "default":
 			dflt = true
 		case "known":
+			if c.rec != nil {
+				c.rec.fail = true
+			}
 			v, found = p.sections[knownPrefix+section].get(opt)
 			dflt = !found
 		default:
+			if c.rec != nil {
+				c.rec.fail = true
+			}
 			s, ok := p.sections[sec]
 			if !ok {
 				continue
@@ -375,12 +572,17 @@ func (p *parser) withHelpers(section, rest string, c *chain) *chain {
 	return out
 }
 
-// conditionalMatch matches a conditional name like "Init?family=inet6".
+// conditionalMatch is conditionalSection.FindStringSubmatch(n): it
+// matches a conditional name like "Init?family=inet6".
 func conditionalMatch(n string) []string {
-	if strings.IndexByte(n, '?') < 0 {
+	i := 0
+	for i < len(n) && isWordByte(n[i]) {
+		i++
+	}
+	if i == 0 || i+1 >= len(n) || n[i] != '?' || strings.IndexByte(n[i+1:], '\n') >= 0 {
 		return nil
 	}
-	return conditionalSection.FindStringSubmatch(n)
+	return []string{n, n[:i], n[i:]}
 }
 
 func isWordByte(c byte) bool {

@@ -333,9 +333,9 @@ func (l *loader) getOptions(p *parser, file, sec string, specs []optSpec, pOpts 
 		if pOpts.has(s.name) {
 			continue
 		}
-		v, err := p.get(sec, s.name, pOpts)
+		v, miss, err := p.lookup(sec, s.name, pOpts)
 		switch {
-		case errors.Is(err, errNoSection):
+		case miss == errNoSection:
 			// fail2ban sets every option of a missing section to its
 			// default, None included.
 			if s.def != nil {
@@ -344,7 +344,7 @@ func (l *loader) getOptions(p *parser, file, sec string, specs []optSpec, pOpts 
 				out.set(s.name, noneValue, "")
 			}
 			continue
-		case errors.Is(err, errNoOption):
+		case miss == errNoOption:
 			if s.def != nil {
 				out.set(s.name, *s.def, "")
 			}
@@ -390,8 +390,11 @@ func (l *loader) load() (*Config, error) {
 	if !found {
 		return nil, fmt.Errorf("load %s: no jail.conf, jail.local or jail.d/*.conf found", l.label)
 	}
-	jp.defaults.set("fail2ban_version", Fail2banVersion, "")
-	jp.defaults.set("fail2ban_confpath", l.confpath, "")
+	jp.setDefault("fail2ban_version", Fail2banVersion)
+	jp.setDefault("fail2ban_confpath", l.confpath)
+	// [DEFAULT] is final from here on; its values interpolated in the jail
+	// sections are worth remembering.
+	jp.defMemo = map[string]*defMemoEntry{}
 	for _, name := range jp.sectionNames() {
 		if name == includesSection {
 			continue
