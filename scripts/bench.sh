@@ -13,6 +13,29 @@ export BENCHTIME=${BENCHTIME:-1s}
 
 section() { printf '\n== %s ==\n' "$1"; }
 
+section "Configuration: the stock tree with every jail enabled, resolved and dumped"
+tree=$(mktemp -d)
+trap 'rm -rf "$tree"' EXIT
+cp -r /etc/fail2ban "$tree/fail2ban"
+awk '/^\[[^]]+\]/ { n = substr($0, 2, index($0, "]") - 2); if (n != "DEFAULT" && n != "INCLUDES") printf "[%s]\nenabled = true\n\n", n }' \
+	/etc/fail2ban/jail.conf >"$tree/fail2ban/jail.local"
+$GO build -o "$tree/f2bctl" ./cmd/f2bctl
+# Median wall time of 5 runs of a command, in milliseconds.
+median_ms() {
+	local ts=()
+	for _ in 1 2 3 4 5; do
+		local t0 t1
+		t0=$(date +%s%N); "$@" >/dev/null 2>&1; t1=$(date +%s%N)
+		ts+=($(((t1 - t0) / 1000000)))
+	done
+	printf '%s\n' "${ts[@]}" | sort -n | sed -n 3p
+}
+f2b=$(median_ms /usr/bin/python3 /usr/bin/fail2ban-client -c "$tree/fail2ban" -d)
+ours=$(median_ms "$tree/f2bctl" -c "$tree/fail2ban" -d)
+printf 'fail2ban-client -d  %5d ms\nf2bctl -d           %5d ms   (%s)\n' "$f2b" "$ours" \
+	"$(awk -v a="$f2b" -v b="$ours" 'BEGIN { if (b > 0) printf "%.1fx faster", a / b }')"
+$GO test -run '^$' -bench 'BenchmarkLoadStockAllJails' -benchmem -count 3 ./config/ | grep '^Benchmark'
+
 section "Bans into the kernel: one netlink batch vs one nft process per ban (fail2ban's way)"
 scripts/bench-nft.sh
 
