@@ -8,6 +8,7 @@ import (
 	"sync"
 
 	"github.com/google/nftables"
+	"github.com/mdlayher/netlink"
 	"golang.org/x/sys/unix"
 )
 
@@ -63,11 +64,14 @@ type features struct {
 }
 
 // Firewall manages f2bd's nftables table in one network namespace over a
-// single long-lived netlink connection. Its methods are safe for concurrent
+// long-lived netlink connection (and a second one, opened on first use,
+// for reading large sets; see List). Its methods are safe for concurrent
 // use; they are serialized, since netlink batches are per connection.
 type Firewall struct {
-	mu      sync.Mutex
-	conn    *nftables.Conn
+	mu   sync.Mutex
+	conn *nftables.Conn
+	// dump is the socket for set dumps (see dumpSet), nil until first use.
+	dump    *netlink.Conn
 	table   *nftables.Table
 	chain   *nftables.Chain
 	feat    features
@@ -114,12 +118,12 @@ func Open(opts ...Option) (*Firewall, error) {
 	}, nil
 }
 
-// Close closes the netlink connection. The kernel ruleset, bans included,
-// stays in place. It fails only if closing the socket fails.
+// Close closes the netlink connections. The kernel ruleset, bans included,
+// stays in place. It fails only if closing a socket fails.
 func (fw *Firewall) Close() error {
 	fw.mu.Lock()
 	defer fw.mu.Unlock()
-	if err := fw.conn.CloseLasting(); err != nil {
+	if err := errors.Join(fw.conn.CloseLasting(), fw.closeDump()); err != nil {
 		return fmt.Errorf("nft: close: %w", err)
 	}
 	return nil

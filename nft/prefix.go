@@ -151,23 +151,16 @@ func (iv interval) prefixes() []netip.Prefix {
 // an expired start until the kernel's garbage collection) is ignored, as
 // is a start inside an open range; a last start without end runs to the
 // family's last address.
-func parseIntervals(elems []nftables.SetElement) []interval {
-	type el struct {
-		a   netip.Addr
-		end bool
-		e   *nftables.SetElement
-	}
-	list := make([]el, 0, len(elems))
-	for i := range elems {
-		a, ok := netip.AddrFromSlice(elems[i].Key)
-		if !ok {
-			continue
+func parseIntervals(elems []setElem) []interval {
+	list := make([]setElem, 0, len(elems))
+	for _, e := range elems {
+		if e.addr.IsValid() {
+			list = append(list, e)
 		}
-		list = append(list, el{a, elems[i].IntervalEnd, &elems[i]})
 	}
 	// At equal keys an end (of the range before) precedes a start.
-	slices.SortFunc(list, func(x, y el) int {
-		if c := x.a.Compare(y.a); c != 0 {
+	slices.SortFunc(list, func(x, y setElem) int {
+		if c := x.addr.Compare(y.addr); c != 0 {
 			return c
 		}
 		switch {
@@ -183,9 +176,9 @@ func parseIntervals(elems []nftables.SetElement) []interval {
 	for _, e := range list {
 		switch {
 		case !e.end && open == nil:
-			open = &interval{start: e.a, timeout: e.e.Timeout, expires: e.e.Expires}
+			open = &interval{start: e.addr, timeout: e.timeout, expires: e.expires}
 		case e.end && open != nil:
-			open.end = e.a
+			open.end = e.addr
 			out = append(out, *open)
 			open = nil
 		}

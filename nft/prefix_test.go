@@ -45,7 +45,7 @@ func TestPrefixElems(t *testing.T) {
 		if got, _ := netip.AddrFromSlice(el[1].Key); got.String() != tc.end {
 			t.Errorf("%s: end %v, want %s", tc.p, got, tc.end)
 		}
-		ivs := parseIntervals(el)
+		ivs := parseIntervals(dumped(el))
 		if len(ivs) != 1 || !ivs[0].is(pfx(tc.p)) || !slices.Equal(ivs[0].prefixes(), []netip.Prefix{pfx(tc.p)}) {
 			t.Errorf("%s: round trip %+v", tc.p, ivs)
 		}
@@ -60,14 +60,24 @@ func pad16(b []byte) []byte {
 	return b
 }
 
-func el(a string, end bool, timeout time.Duration) nftables.SetElement {
-	return nftables.SetElement{Key: netip.MustParseAddr(a).AsSlice(), IntervalEnd: end, Timeout: timeout}
+func el(a string, end bool, timeout time.Duration) setElem {
+	return setElem{addr: netip.MustParseAddr(a), end: end, timeout: timeout}
+}
+
+// dumped returns elements as a dump would return them.
+func dumped(elems []nftables.SetElement) []setElem {
+	out := make([]setElem, len(elems))
+	for i, e := range elems {
+		a, _ := netip.AddrFromSlice(e.Key)
+		out[i] = setElem{addr: a, end: e.IntervalEnd, timeout: e.Timeout, expires: e.Expires}
+	}
+	return out
 }
 
 func TestParseIntervals(t *testing.T) {
 	// As the kernel dumps them (in reverse), with adjacent ranges, a stale
 	// end left by an expired start, and a foreign non-CIDR range.
-	got := parseIntervals([]nftables.SetElement{
+	got := parseIntervals([]setElem{
 		el("203.0.113.10", true, 0), el("203.0.113.1", false, time.Hour), // 203.0.113.1-9
 		el("198.51.101.0", true, 0), el("198.51.100.128", false, 2*time.Hour),
 		el("198.51.100.128", true, 0), el("198.51.100.0", false, time.Hour),
@@ -99,12 +109,12 @@ func TestParseIntervals(t *testing.T) {
 }
 
 func TestPlanPrefixBans(t *testing.T) {
-	existing := parseIntervals(slices.Concat(
+	existing := parseIntervals(dumped(slices.Concat(
 		prefixElems(pfx("192.0.2.0/24"), time.Hour),
 		prefixElems(pfx("198.51.100.0/26"), time.Hour),
 		prefixElems(pfx("198.51.100.64/26"), time.Hour),
 		prefixElems(pfx("203.0.113.0/25"), time.Hour),
-	))
+	)))
 	reqs := widest([]prefixReq{
 		{p: pfx("192.0.2.128/25")},     // inside an existing /24: absorbed
 		{p: pfx("198.51.100.0/24")},    // covers two existing /26
