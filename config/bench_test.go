@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"github.com/f2bd/f2bd/internal/oracle"
 	"os"
 	"path/filepath"
 	"strings"
@@ -11,9 +12,9 @@ import (
 // BenchmarkLoadStockAllJails loads the stock /etc/fail2ban with every jail
 // of jail.conf enabled.
 func BenchmarkLoadStockAllJails(b *testing.B) {
-	need(b, stockDir)
+	oracle.Require(b, oracle.StockDir)
 	dir := b.TempDir()
-	copyTree(b, stockDir, dir)
+	oracle.CopyTree(b, oracle.StockDir, dir)
 	var sb strings.Builder
 	for _, n := range stockJailNames(b) {
 		fmt.Fprintf(&sb, "[%s]\nenabled = true\n", n)

@@ -150,7 +150,7 @@ func typed(o *omap, specs []optSpec) []kv {
 		}
 		switch kinds[k] {
 		case "bool":
-			out = append(out, kv{k, asBool(v)})
+			out = append(out, kv{k, AsBool(v)})
 		case "int":
 			out = append(out, kv{k, intOrNil(v)})
 		default:
@@ -249,7 +249,7 @@ func (j *Jail) templateOpts() *omap {
 			v = *s.def
 		}
 		if s.kind == "bool" {
-			v = pyBool(asBool(v))
+			v = pyBool(AsBool(v))
 		}
 		o.set(s.name, v, "")
 	}
@@ -361,7 +361,7 @@ func (a *Action) commands(jail, basedir string) [][]any {
 		var tv any = v
 		switch k {
 		case "actionstart_on_demand", "actionrepair_on_unban", "norestored":
-			tv = asBool(v)
+			tv = AsBool(v)
 		}
 		multi = append(multi, []any{k, tv})
 	}

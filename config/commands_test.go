@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/f2bd/f2bd/internal/oracle"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -18,8 +19,8 @@ import (
 // JSON values (converted by Python itself).
 func oracleStream(t *testing.T, dir string) [][]any {
 	t.Helper()
-	need(t, python, fail2banCient)
-	cmd := exec.Command(python, fail2banCient, "-c", dir, "-d")
+	oracle.Require(t, oracle.Python, oracle.Client)
+	cmd := exec.Command(oracle.Python, oracle.Client, "-c", dir, "-d")
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
@@ -94,7 +95,7 @@ func sameStream(t *testing.T, got, want [][]any) {
 // TestCommandsRulesAgainstFail2ban exercises the conversion rules one by
 // one on a small tree and compares the whole stream with fail2ban's.
 func TestCommandsRulesAgainstFail2ban(t *testing.T) {
-	need(t, python, fail2banCient)
+	oracle.Require(t, oracle.Python, oracle.Client)
 	logs := t.TempDir()
 	for _, n := range []string{"b.log", "a.log", ".hidden.log", "c.txt"} {
 		if err := os.WriteFile(filepath.Join(logs, n), nil, 0o644); err != nil {
@@ -323,7 +324,7 @@ func TestHandWrittenMatchersAgreeWithRegexps(t *testing.T) {
 // TestShlexAndGlobAgainstPython compares shlexSplit and pyGlob with
 // Python's shlex.split and fail2ban's glob use.
 func TestShlexAndGlobAgainstPython(t *testing.T) {
-	need(t, python)
+	oracle.Require(t, oracle.Python)
 	lines := []string{
 		`_SYSTEMD_UNIT=sshd.service + _COMM=sshd`,
 		`"a b" 'c d' e\ f`, `x"y z"w`, `"esc \" \\ \n" 'raw \n'`, `''`, `a  b	c`,

@@ -2,6 +2,7 @@ package config
 
 import (
 	"errors"
+	"github.com/f2bd/f2bd/internal/oracle"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -539,7 +540,7 @@ func TestParseTime(t *testing.T) {
 }
 
 func TestParseTimeAgainstFail2ban(t *testing.T) {
-	need(t, python, "/usr/lib/python3/dist-packages/fail2ban/server/mytime.py")
+	oracle.Require(t, oracle.Python, "/usr/lib/python3/dist-packages/fail2ban/server/mytime.py")
 	inputs := []string{"600", "10m", "1h", "1d 2h", "1w", "1mo", "1y", "-1", "3d12h", "1h+30min", "1year-6mo", "6 months", "45s", "2 weeks", "1da", "1we"}
 	cmd := execPython(t, `import sys
 from fail2ban.server.mytime import MyTime

@@ -137,8 +137,9 @@ func splitWords(s string) []string {
 	return out
 }
 
-// asBool is fail2ban's _as_bool.
-func asBool(s string) bool {
+// AsBool reads a boolean option as fail2ban does (its _as_bool): 1, on,
+// true and yes in any case are true, anything else false.
+func AsBool(s string) bool {
 	switch strings.ToLower(s) {
 	case "1", "on", "true", "yes":
 		return true

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"github.com/f2bd/f2bd/internal/oracle"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,51 +15,6 @@ import (
 	"strings"
 	"testing"
 )
-
-const (
-	stockDir      = "/etc/fail2ban"
-	python        = "/usr/bin/python3"
-	fail2banCient = "/usr/bin/fail2ban-client"
-)
-
-// need skips the test when a path is missing, or fails it under CI=true.
-func need(t testing.TB, paths ...string) {
-	t.Helper()
-	for _, p := range paths {
-		if _, err := os.Stat(p); err != nil {
-			if os.Getenv("CI") == "true" {
-				t.Fatalf("required %s is missing: %v", p, err)
-			}
-			t.Skipf("required %s is missing: %v", p, err)
-		}
-	}
-}
-
-// copyTree copies a directory tree (regular files and directories).
-func copyTree(t testing.TB, src, dst string) {
-	t.Helper()
-	err := filepath.Walk(src, func(p string, info os.FileInfo, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(src, p)
-		target := filepath.Join(dst, rel)
-		if info.IsDir() {
-			return os.MkdirAll(target, 0o755)
-		}
-		if !info.Mode().IsRegular() {
-			return nil
-		}
-		data, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		return os.WriteFile(target, data, 0o644)
-	})
-	if err != nil {
-		t.Fatalf("copy %s: %v", src, err)
-	}
-}
 
 // oracleJail is what fail2ban-client -d printed for one jail.
 type oracleJail struct {
@@ -79,8 +35,8 @@ type oracleJail struct {
 // runOracle runs fail2ban-client -d on dir and returns its jails, in order.
 func runOracle(t testing.TB, dir string) (map[string]*oracleJail, []string) {
 	t.Helper()
-	need(t, python, fail2banCient)
-	cmd := exec.Command(python, fail2banCient, "-c", dir, "-d")
+	oracle.Require(t, oracle.Python, oracle.Client)
+	cmd := exec.Command(oracle.Python, oracle.Client, "-c", dir, "-d")
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
@@ -88,7 +44,7 @@ func runOracle(t testing.TB, dir string) (map[string]*oracleJail, []string) {
 		t.Fatalf("fail2ban-client -d: %v\n%s", err, stderr.String())
 	}
 	// Convert the Python list reprs to JSON with Python itself.
-	conv := exec.Command(python, "-c", `import ast, json, sys
+	conv := exec.Command(oracle.Python, "-c", `import ast, json, sys
 for line in sys.stdin:
     line = line.strip()
     if line.startswith('['):
@@ -288,9 +244,9 @@ func compareJail(t *testing.T, j *Jail, o *oracleJail) {
 }
 
 func TestOracleSSHD(t *testing.T) {
-	need(t, stockDir, python, fail2banCient)
+	oracle.Require(t, oracle.StockDir, oracle.Python, oracle.Client)
 	dir := t.TempDir()
-	copyTree(t, stockDir, dir)
+	oracle.CopyTree(t, oracle.StockDir, dir)
 	logs := t.TempDir()
 	for _, n := range []string{"auth.log", "secure-1.log", "secure-2.log"} {
 		if err := os.WriteFile(filepath.Join(logs, n), nil, 0o644); err != nil {
@@ -337,9 +293,9 @@ logpath = %s/auth.log
 }
 
 func TestOracleAllJails(t *testing.T) {
-	need(t, stockDir, python, fail2banCient)
+	oracle.Require(t, oracle.StockDir, oracle.Python, oracle.Client)
 	dir := t.TempDir()
-	copyTree(t, stockDir, dir)
+	oracle.CopyTree(t, oracle.StockDir, dir)
 	names := stockJailNames(t)
 	var b strings.Builder
 	for _, n := range names {
@@ -400,7 +356,7 @@ func TestOracleAllJails(t *testing.T) {
 // stockJailNames lists the jail sections of the stock jail.conf.
 func stockJailNames(t testing.TB) []string {
 	t.Helper()
-	data, err := os.ReadFile(filepath.Join(stockDir, "jail.conf"))
+	data, err := os.ReadFile(filepath.Join(oracle.StockDir, "jail.conf"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -355,7 +355,7 @@ func (l *loader) getOptions(p *parser, file, sec string, specs []optSpec, pOpts 
 		if convert {
 			switch s.kind {
 			case "bool":
-				v = pyBool(asBool(v))
+				v = pyBool(AsBool(v))
 			case "int":
 				n, err := pyInt(v)
 				if err != nil {

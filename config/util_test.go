@@ -1,6 +1,7 @@
 package config
 
 import (
+	"github.com/f2bd/f2bd/internal/oracle"
 	"os/exec"
 	"strings"
 	"testing"
@@ -9,7 +10,7 @@ import (
 // execPython runs a Python script with input on stdin and returns stdout.
 func execPython(t testing.TB, script, input string) string {
 	t.Helper()
-	cmd := exec.Command(python, "-c", script)
+	cmd := exec.Command(oracle.Python, "-c", script)
 	cmd.Stdin = strings.NewReader(input)
 	out, err := cmd.Output()
 	if err != nil {

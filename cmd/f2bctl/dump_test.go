@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"github.com/f2bd/f2bd/internal/oracle"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,51 +14,6 @@ import (
 	"strings"
 	"testing"
 )
-
-const (
-	stockDir       = "/etc/fail2ban"
-	python         = "/usr/bin/python3"
-	fail2banClient = "/usr/bin/fail2ban-client"
-)
-
-// need skips the test when a path is missing, or fails it under CI=true.
-func need(t testing.TB, paths ...string) {
-	t.Helper()
-	for _, p := range paths {
-		if _, err := os.Stat(p); err != nil {
-			if os.Getenv("CI") == "true" {
-				t.Fatalf("required %s is missing: %v", p, err)
-			}
-			t.Skipf("required %s is missing: %v", p, err)
-		}
-	}
-}
-
-// copyTree copies a directory tree (regular files and directories).
-func copyTree(t testing.TB, src, dst string) {
-	t.Helper()
-	err := filepath.Walk(src, func(p string, info os.FileInfo, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(src, p)
-		target := filepath.Join(dst, rel)
-		if info.IsDir() {
-			return os.MkdirAll(target, 0o755)
-		}
-		if !info.Mode().IsRegular() {
-			return nil
-		}
-		data, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		return os.WriteFile(target, data, 0o644)
-	})
-	if err != nil {
-		t.Fatalf("copy %s: %v", src, err)
-	}
-}
 
 // writeFiles writes files (path relative to dir -> content).
 func writeFiles(t testing.TB, dir string, files map[string]string) {
@@ -76,7 +32,7 @@ func writeFiles(t testing.TB, dir string, files map[string]string) {
 // stockJailNames lists the jail sections of the stock jail.conf.
 func stockJailNames(t testing.TB) []string {
 	t.Helper()
-	data, err := os.ReadFile(filepath.Join(stockDir, "jail.conf"))
+	data, err := os.ReadFile(filepath.Join(oracle.StockDir, "jail.conf"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -93,15 +49,15 @@ func stockJailNames(t testing.TB) []string {
 // converted from Python reprs to JSON values by Python itself.
 func oracleCommands(t testing.TB, dir string) [][]any {
 	t.Helper()
-	need(t, python, fail2banClient)
-	cmd := exec.Command(python, fail2banClient, "-c", dir, "-d")
+	oracle.Require(t, oracle.Python, oracle.Client)
+	cmd := exec.Command(oracle.Python, oracle.Client, "-c", dir, "-d")
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
 	if err != nil {
 		t.Fatalf("fail2ban-client -d: %v\n%s", err, stderr.String())
 	}
-	conv := exec.Command(python, "-c", `import ast, json, sys
+	conv := exec.Command(oracle.Python, "-c", `import ast, json, sys
 for line in sys.stdin:
     if line.startswith('['):
         print(json.dumps(ast.literal_eval(line)))
@@ -198,7 +154,7 @@ func short(c []any) string {
 func adminTree(t testing.TB) (dir string, jails int) {
 	t.Helper()
 	dir = t.TempDir()
-	copyTree(t, stockDir, dir)
+	oracle.CopyTree(t, oracle.StockDir, dir)
 	logs := t.TempDir()
 	writeFiles(t, logs, map[string]string{
 		"auth.log":              "",
@@ -298,7 +254,7 @@ failregex = %(known/failregex)s
 // on the stock tree with every jail enabled and the usual overrides,
 // command by command and jail by jail.
 func TestDumpMatchesFail2banClient(t *testing.T) {
-	need(t, stockDir, python, fail2banClient)
+	oracle.Require(t, oracle.StockDir, oracle.Python, oracle.Client)
 	dir, nJails := adminTree(t)
 	want := oracleCommands(t, dir)
 	var out bytes.Buffer
@@ -362,7 +318,7 @@ func TestDumpMatchesFail2banClient(t *testing.T) {
 // TestTestConfig checks f2bctl -t's verdicts against fail2ban-client -t
 // and that its error lines name the file, section and option.
 func TestTestConfig(t *testing.T) {
-	need(t, python, fail2banClient)
+	oracle.Require(t, oracle.Python, oracle.Client)
 	logs := t.TempDir()
 	writeFiles(t, logs, map[string]string{"x.log": ""})
 	base := map[string]string{
@@ -371,7 +327,7 @@ func TestTestConfig(t *testing.T) {
 		"action.d/a.conf": "[Definition]\nactionban = echo <ip>\n",
 	}
 	f2bTest := func(dir string) (string, bool) {
-		out, err := exec.Command(python, fail2banClient, "-c", dir, "-t").CombinedOutput()
+		out, err := exec.Command(oracle.Python, oracle.Client, "-c", dir, "-t").CombinedOutput()
 		return string(out), err == nil
 	}
 

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"github.com/f2bd/f2bd/internal/oracle"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,30 +14,23 @@ import (
 )
 
 const (
-	f2bRegex    = "/usr/bin/fail2ban-regex"
-	f2bPython   = "/usr/bin/python3"
-	f2bEtc      = "/etc/fail2ban"
-	f2bLogsDir  = "/usr/lib/python3/dist-packages/fail2ban/tests/files/logs"
+	f2bRegex    = oracle.Regex
+	f2bPython   = oracle.Python
+	f2bEtc      = oracle.StockDir
+	f2bLogsDir  = oracle.Corpus
 	oracleTZ    = "CET-01CEST-02,M3.5.0,M10.5.0"
 	oracleClock = "1124013600"
 )
 
 func needOracle(t *testing.T) {
 	t.Helper()
-	for _, p := range []string{f2bRegex, f2bPython, f2bEtc, f2bLogsDir} {
-		if _, err := os.Stat(p); err != nil {
-			if os.Getenv("CI") == "true" {
-				t.Fatalf("required for this test: %v", err)
-			}
-			t.Skipf("fail2ban reference not installed: %v", err)
-		}
-	}
+	oracle.Require(t, f2bRegex, f2bPython, f2bEtc, f2bLogsDir)
 }
 
 var linesRE = regexp.MustCompile(`(?m)^Lines: (\d+) lines, (\d+) ignored, (\d+) matched, (\d+) missed`)
 
-// oracle runs fail2ban-regex with args in the test zone.
-func oracle(t *testing.T, args ...string) string {
+// runRegexOracle runs fail2ban-regex with args in the test zone.
+func runRegexOracle(t *testing.T, args ...string) string {
 	t.Helper()
 	cmd := exec.Command(f2bPython, append([]string{f2bRegex}, args...)...)
 	cmd.Env = append(os.Environ(), "TZ="+oracleTZ)
@@ -75,7 +69,7 @@ func TestRegexCountsMatchFail2banRegex(t *testing.T) {
 	} {
 		t.Run(strings.ReplaceAll(c.filter, "/", "_"), func(t *testing.T) {
 			log := filepath.Join(f2bLogsDir, c.log)
-			want := linesRE.FindString(oracle(t, log, c.filter))
+			want := linesRE.FindString(runRegexOracle(t, log, c.filter))
 			got := linesRE.FindString(ours(t, "-c", f2bEtc, log, c.filter))
 			if want == "" || got != want {
 				t.Errorf("%s on %s:\n got  %q\n want %q", c.filter, c.log, got, want)
@@ -93,7 +87,7 @@ func TestRegexLiteral(t *testing.T) {
 		{line, `login failed for \S+ from <HOST>`, `for bob`},
 		{line, `login failed for alice from <HOST>`},
 	} {
-		want := linesRE.FindString(oracle(t, args...))
+		want := linesRE.FindString(runRegexOracle(t, args...))
 		got := linesRE.FindString(ours(t, args...))
 		if want == "" || got != want {
 			t.Errorf("%q: got %q want %q", args, got, want)
@@ -145,7 +139,7 @@ var crafted = []struct{ filter, line string }{
 func TestCraftedLinesAgreeWithFail2ban(t *testing.T) {
 	needOracle(t)
 	for _, c := range crafted {
-		wantOut := strings.TrimSpace(oracle(t, "-o", "id", c.line, c.filter))
+		wantOut := strings.TrimSpace(runRegexOracle(t, "-o", "id", c.line, c.filter))
 		var want []string
 		for _, l := range strings.Split(wantOut, "\n") {
 			if l = strings.TrimSpace(l); l != "" {

@@ -84,11 +84,11 @@ type Policy struct {
 // negative maxtime into a permanent or an already expired ban).
 func NewPolicy(jail string, opts map[string]string, base time.Duration) (*Policy, error) {
 	p := &Policy{jail: jail, base: base, factor: 1, maxTime: -1, rndTime: -1}
-	p.increment = asBool(opts[OptIncrement])
+	p.increment = config.AsBool(opts[OptIncrement])
 	if !p.increment {
 		return p, nil
 	}
-	p.overall = asBool(opts[OptOverallJails])
+	p.overall = config.AsBool(opts[OptOverallJails])
 	fail := func(opt, val string, err error) error {
 		return fmt.Errorf("jail %q: %s = %q: %w", jail, opt, val, err)
 	}
@@ -177,15 +177,6 @@ func defaultSpellings() []string {
 		}
 	}
 	return out
-}
-
-// asBool is fail2ban's _as_bool on a string.
-func asBool(s string) bool {
-	switch strings.ToLower(s) {
-	case "1", "on", "true", "yes":
-		return true
-	}
-	return false
 }
 
 // Jail is the jail the Policy was built for.
