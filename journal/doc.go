@@ -16,5 +16,7 @@
 //
 // A Reader is opened with Open, delivers entries through Follow until its
 // context ends, and is released with Close. Matches, ParseMatches and
-// Matches.WidenSSH handle journalmatch expressions.
+// Matches.WidenSSH handle journalmatch expressions; Matches.Match checks
+// one against an entry's fields (see Options.Fields), so that one reader
+// can serve several jails.
 package journal

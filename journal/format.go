@@ -2,6 +2,7 @@ package journal
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -19,6 +20,9 @@ type Entry struct {
 	// Cursor is the journal cursor of the entry; pass it as Options.Cursor
 	// to resume after this entry.
 	Cursor string
+	// Fields holds the fields named in Options.Fields that the entry has
+	// (the first value of a repeated field); nil when none was asked for.
+	Fields map[string]string
 }
 
 // record holds the fields of a journal entry that formatting needs. String
@@ -35,6 +39,21 @@ type record struct {
 	syslogPID       string // SYSLOG_PID
 	pid             string // _PID
 	message         []string
+	extra           map[string]string // Options.Fields
+}
+
+// keep stores value as the entry's field when it is one of wanted and the
+// field has no value yet.
+func (r *record) keep(wanted []string, field, value string) {
+	if !slices.Contains(wanted, field) {
+		return
+	}
+	if r.extra == nil {
+		r.extra = make(map[string]string, len(wanted))
+	}
+	if _, ok := r.extra[field]; !ok {
+		r.extra[field] = value
+	}
 }
 
 // entryFields lists the journal fields a record is built from (besides the
@@ -138,5 +157,6 @@ func (r *record) entry() Entry {
 		Time:   time.UnixMicro(int64(us)),
 		Line:   strings.ReplaceAll(line, "\n", `\n`),
 		Cursor: r.cursor,
+		Fields: r.extra,
 	}
 }

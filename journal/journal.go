@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -28,9 +29,17 @@ const (
 // ErrClosed is returned by Follow when the Reader is closed.
 var ErrClosed = errors.New("journal: reader closed")
 
-// waitInterval bounds how long Follow blocks without looking at its
-// context: new entries wake it at once, cancellation within this interval.
-const waitInterval = 200 * time.Millisecond
+// Follow looks for new entries (and at its context) at least every
+// waitInterval, and every waitActive for activeFor after an entry arrived.
+// journald tells readers about new entries (through inotify) only every
+// 250 ms, but the entries are in its shared memory map at once: looking
+// often keeps the latency from an entry to its delivery near the interval,
+// for a few microseconds of work per look.
+const (
+	waitInterval = 25 * time.Millisecond
+	waitActive   = 5 * time.Millisecond
+	activeFor    = 10 * time.Second
+)
 
 // Options selects the journal, the entries and the starting point of a
 // Reader. The zero value follows new entries of the system journal.
@@ -57,6 +66,10 @@ type Options struct {
 	// journal timestamp is not before Since. With neither, only entries
 	// added after Follow starts are delivered.
 	Since time.Time
+	// Fields names journal fields to copy into Entry.Fields (for example
+	// the fields of several jails' matches, checked with Matches.Match);
+	// nil copies none.
+	Fields []string
 }
 
 // config is the validated form of Options that the implementations use.
@@ -67,6 +80,7 @@ type config struct {
 	matches Matches
 	cursor  string
 	since   time.Time
+	fields  []string
 }
 
 // Reader delivers the entries of a journal. Its methods may be called from
@@ -93,6 +107,14 @@ func Open(o Options) (*Reader, error) {
 
 func newConfig(o Options) (config, error) {
 	c := config{path: o.Path, flags: FlagSystem, cursor: o.Cursor, since: o.Since}
+	for _, f := range o.Fields {
+		if !validField(f) {
+			return c, fmt.Errorf("journal: invalid field name %q in Options.Fields", f)
+		}
+		if !slices.Contains(c.fields, f) {
+			c.fields = append(c.fields, f)
+		}
+	}
 	if o.Path != "" && len(o.Files) > 0 {
 		return c, errors.New("journal: Path and Files cannot both be set")
 	}

@@ -56,6 +56,7 @@ func openBackend(c config) (*backend, error) {
 }
 
 func (b *backend) follow(ctx context.Context, fn func(Entry)) error {
+	var last time.Time // when the last entry arrived
 	for ctx.Err() == nil {
 		for {
 			rec, err := b.next()
@@ -65,6 +66,7 @@ func (b *backend) follow(ctx context.Context, fn func(Entry)) error {
 			if rec == nil {
 				break
 			}
+			last = time.Now()
 			fn(rec.entry())
 			if ctx.Err() != nil {
 				return nil
@@ -72,7 +74,11 @@ func (b *backend) follow(ctx context.Context, fn func(Entry)) error {
 		}
 		// A Wait may report nothing while entries are ready, so the loop
 		// drains Next after every Wait whatever it returned.
-		if err := b.wait(); err != nil {
+		d := waitInterval
+		if time.Since(last) < activeFor {
+			d = waitActive
+		}
+		if err := b.wait(d); err != nil {
 			return err
 		}
 	}
@@ -169,17 +175,22 @@ func (b *backend) read() (*record, error) {
 			rec.set(f, v)
 		}
 	}
+	for _, f := range b.c.fields {
+		if v, ok := e.Fields[f]; ok {
+			rec.keep(b.c.fields, f, v)
+		}
+	}
 	return rec, nil
 }
 
-// wait blocks until the journal changes or waitInterval passes.
-func (b *backend) wait() error {
+// wait blocks until the journal changes or d passes.
+func (b *backend) wait(d time.Duration) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.closed {
 		return ErrClosed
 	}
-	if r := b.j.Wait(waitInterval); r < 0 {
+	if r := b.j.Wait(d); r < 0 {
 		return fmt.Errorf("journal: wait: %w", syscall.Errno(-r))
 	}
 	return nil

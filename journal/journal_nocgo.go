@@ -44,7 +44,7 @@ func (b *backend) args(cursor string) []string {
 	a := []string{"--output=json", "--all", "--no-pager", "--quiet", "--follow",
 		// --merge stops --follow from limiting output to the current boot.
 		"--merge",
-		"--output-fields=" + strings.Join(fields[:], ","),
+		"--output-fields=" + strings.Join(append(fields[:], b.c.fields...), ","),
 	}
 	switch {
 	case b.c.path != "":
@@ -134,10 +134,14 @@ func (b *backend) decode(ctx context.Context, r io.Reader, skip string, fn func(
 	dec := json.NewDecoder(r)
 	for {
 		var je jsonEntry
-		if err := dec.Decode(&je); err != nil {
+		var raw json.RawMessage
+		if err := dec.Decode(&raw); err != nil {
 			if errors.Is(err, io.EOF) || ctx.Err() != nil {
 				return nil
 			}
+			return fmt.Errorf("journal: decode journalctl output: %w", err)
+		}
+		if err := json.Unmarshal(raw, &je); err != nil {
 			return fmt.Errorf("journal: decode journalctl output: %w", err)
 		}
 		if skip != "" && je.Cursor == skip {
@@ -147,6 +151,11 @@ func (b *backend) decode(ctx context.Context, r io.Reader, skip string, fn func(
 		rec, err := je.record()
 		if err != nil {
 			return err
+		}
+		if len(b.c.fields) > 0 {
+			if err := rec.keepJSON(b.c.fields, raw); err != nil {
+				return err
+			}
 		}
 		fn(rec.entry())
 		b.mu.Lock()
@@ -231,6 +240,24 @@ func (je *jsonEntry) record() (*record, error) {
 		}
 	}
 	return rec, nil
+}
+
+// keepJSON stores the wanted fields of the JSON entry raw in rec.
+func (rec *record) keepJSON(wanted []string, raw json.RawMessage) error {
+	var all map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &all); err != nil {
+		return fmt.Errorf("journal: decode journalctl output: %w", err)
+	}
+	for _, f := range wanted {
+		vals, err := jsonValues(all[f])
+		if err != nil {
+			return fmt.Errorf("journal: entry %s: field %s: %w", rec.cursor, f, err)
+		}
+		for _, v := range vals {
+			rec.keep(wanted, f, v)
+		}
+	}
+	return nil
 }
 
 // jsonValues decodes a journalctl JSON field value into its values.

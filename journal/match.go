@@ -3,6 +3,7 @@ package journal
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -151,6 +152,95 @@ func (m Matches) WidenSSH() Matches {
 			}
 		}
 		out = append(out, ng)
+	}
+	return out
+}
+
+// Fields lists the journal fields that m's terms name, each once, in order
+// of appearance.
+func (m Matches) Fields() []string {
+	var out []string
+	for _, g := range m {
+		for _, t := range g {
+			if !slices.Contains(out, t.Field) {
+				out = append(out, t.Field)
+			}
+		}
+	}
+	return out
+}
+
+// Match reports whether an entry with these fields satisfies m the way
+// sd-journal evaluates it: some group holds, a group holding when each
+// field it names has one of the group's values for that field. An empty
+// Matches matches every entry. fields must hold every field m names that
+// the entry has (see Options.Fields).
+func (m Matches) Match(fields map[string]string) bool {
+	if len(m) == 0 {
+		return true
+	}
+	for _, g := range m {
+		if g.match(fields) {
+			return true
+		}
+	}
+	return false
+}
+
+func (g Group) match(fields map[string]string) bool {
+	for i, t := range g {
+		if g.seenField(i) {
+			continue // this field was decided with its first term
+		}
+		v, ok := fields[t.Field]
+		if !ok {
+			return false
+		}
+		hit := false
+		for _, u := range g[i:] {
+			if u.Field == t.Field && u.Value == v {
+				hit = true
+				break
+			}
+		}
+		if !hit {
+			return false
+		}
+	}
+	return true
+}
+
+// seenField reports whether a term before g[i] names g[i]'s field.
+func (g Group) seenField(i int) bool {
+	for _, t := range g[:i] {
+		if t.Field == g[i].Field {
+			return true
+		}
+	}
+	return false
+}
+
+// Or returns the matches that hold when any of ms holds: their groups one
+// after the other. When one of ms is empty (it matches everything), so is
+// the result.
+func Or(ms ...Matches) Matches {
+	var out Matches
+	for _, m := range ms {
+		if len(m) == 0 {
+			return nil
+		}
+		for _, g := range m {
+			dup := false
+			for _, h := range out {
+				if slices.Equal(g, h) {
+					dup = true
+					break
+				}
+			}
+			if !dup {
+				out = append(out, g)
+			}
+		}
 	}
 	return out
 }

@@ -77,3 +77,60 @@ func TestPIDText(t *testing.T) {
 		}
 	}
 }
+
+func TestMatchInGo(t *testing.T) {
+	m, err := ParseMatches("_SYSTEMD_UNIT=sshd.service + _COMM=sshd")
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := m.WidenSSH()
+	for _, tc := range []struct {
+		fields map[string]string
+		want   bool
+	}{
+		{map[string]string{"_SYSTEMD_UNIT": "sshd.service"}, true},
+		{map[string]string{"_SYSTEMD_UNIT": "ssh.service", "_COMM": "sshd-session"}, true},
+		{map[string]string{"_COMM": "sshd"}, true},
+		{map[string]string{"_SYSTEMD_UNIT": "nginx.service", "_COMM": "nginx"}, false},
+		{nil, false},
+	} {
+		if got := w.Match(tc.fields); got != tc.want {
+			t.Errorf("%v: Match = %v, want %v", tc.fields, got, tc.want)
+		}
+	}
+	// Terms on different fields all hold; on one field, one of them.
+	g, _ := ParseMatches("_SYSTEMD_UNIT=a.service _SYSTEMD_UNIT=b.service PRIORITY=3")
+	if !g.Match(map[string]string{"_SYSTEMD_UNIT": "b.service", "PRIORITY": "3"}) ||
+		g.Match(map[string]string{"_SYSTEMD_UNIT": "b.service", "PRIORITY": "4"}) ||
+		g.Match(map[string]string{"_SYSTEMD_UNIT": "c.service", "PRIORITY": "3"}) {
+		t.Error("group semantics differ from sd-journal's")
+	}
+	if !(Matches{}).Match(nil) {
+		t.Error("empty matches must match everything")
+	}
+	if f := w.Fields(); len(f) != 2 || f[0] != "_SYSTEMD_UNIT" || f[1] != "_COMM" {
+		t.Errorf("Fields = %v", f)
+	}
+	a, _ := ParseMatches("_COMM=a")
+	b, _ := ParseMatches("_COMM=b + _COMM=a")
+	if o := Or(a, b); o.String() != "_COMM=a + _COMM=b" {
+		t.Errorf("Or = %q", o)
+	}
+	if o := Or(a, nil); o != nil {
+		t.Errorf("Or with a match-all = %q, want match-all", o)
+	}
+}
+
+func TestEntryFields(t *testing.T) {
+	dir, c := corpusDir(t)
+	got := readAll(t, Options{Path: dir, Fields: []string{"_SYSTEMD_UNIT", "_COMM", "TEST_ID"}}, len(c))
+	if f := got[0].Fields; f["_SYSTEMD_UNIT"] != "sshd.service" || f["_COMM"] != "sshd" || f["TEST_ID"] != "sshd-unit" {
+		t.Errorf("fields of the first entry = %v", f)
+	}
+	if f := got[6].Fields; len(f) != 1 || f["TEST_ID"] != "kernel" {
+		t.Errorf("fields of the kernel entry = %v, want only TEST_ID", f)
+	}
+	if _, err := Open(Options{Path: dir, Fields: []string{"bad field"}}); err == nil {
+		t.Error("invalid field name accepted")
+	}
+}

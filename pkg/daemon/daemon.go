@@ -100,8 +100,12 @@ func Run(ctx context.Context, o Options) error {
 	b := newBanner(fw, store, jails, log, o.Now, o.Config.Daemon.DBPurgeAge)
 	wg.Go(func() { b.run(ctx) })
 	wg.Go(func() { k.heal(ctx) })
+	// Sources (log files, journal) feed the jails; on stop they end first
+	// and the jails handle what they read before their positions are
+	// saved.
+	src := startSources(ctx, o.StateDir, jails, o.Now, log)
+	wg.Go(func() { src.run(ctx) })
 	for _, r := range jails {
-		startSources(ctx, &wg, r, log)
 		wg.Go(func() { r.run(ctx, b) })
 		log.Info("jail started", zap.String("jail", r.j.Name()),
 			zap.Int("maxretry", r.j.Config.MaxRetry),

@@ -256,7 +256,7 @@ func (h *handler) jailStatus(name string) (control.JailStatus, error) {
 	if r.usesJournal() {
 		st.JournalMatches = r.j.Config.Filter.JournalMatch
 	} else {
-		st.Files = r.files
+		st.Files = r.fileList()
 	}
 	return st, nil
 }
