@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"context"
+	"fmt"
 	"math/rand/v2"
 	"time"
 
@@ -27,6 +28,8 @@ type banRequest struct {
 // banner is the one writer of bans: decisions that arrive together, from
 // every jail and from f2bctl, get their ban length (bantime.increment),
 // go to the kernel in one batch, then to the ban store in one transaction.
+// The store is written by a goroutine of its own, so that the next bans
+// reach the kernel without waiting for the store's fsync.
 type banner struct {
 	fw       *nft.Firewall
 	store    *banstore.Store
@@ -35,6 +38,15 @@ type banner struct {
 	now      func() time.Time
 	purgeAge time.Duration
 	in       chan banRequest
+	records  chan storeJob
+}
+
+// storeJob is a batch of bans for the store. done, when set, are the
+// requests (from f2bctl) that wait until the store has them too.
+type storeJob struct {
+	recs []banstore.Record
+	err  error // the kernel write's error: nothing to store
+	done []chan<- error
 }
 
 func newBanner(fw *nft.Firewall, store *banstore.Store, jails []*running, log *zap.Logger, now func() time.Time, purgeAge time.Duration) *banner {
@@ -46,7 +58,7 @@ func newBanner(fw *nft.Firewall, store *banstore.Store, jails []*running, log *z
 		purgeAge = 24 * time.Hour // fail2ban's dbpurgeage default
 	}
 	return &banner{fw: fw, store: store, policies: pol, log: log, now: now,
-		purgeAge: purgeAge, in: make(chan banRequest, 1024)}
+		purgeAge: purgeAge, in: make(chan banRequest, 1024), records: make(chan storeJob, 64)}
 }
 
 // decide queues a jail's decision without waiting for the kernel.
@@ -73,7 +85,17 @@ func (b *banner) apply(ctx context.Context, ds []ban.Decision) error {
 	}
 }
 
+// run writes bans until ctx is done, then lets the store writer finish.
 func (b *banner) run(ctx context.Context) {
+	stored := make(chan struct{})
+	go func() {
+		defer close(stored)
+		b.writeStore()
+	}()
+	defer func() {
+		close(b.records)
+		<-stored
+	}()
 	tidy := time.NewTicker(time.Minute)
 	defer tidy.Stop()
 	lastPurge := time.Time{}
@@ -99,10 +121,55 @@ func (b *banner) run(ctx context.Context) {
 				break more
 			}
 		}
-		err := b.write(reqs, n)
+		job := storeJob{}
+		job.recs, job.err = b.write(reqs, n)
 		for _, r := range reqs {
 			if r.done != nil {
-				r.done <- err
+				job.done = append(job.done, r.done)
+			}
+		}
+		b.records <- job
+	}
+}
+
+// writeStore records bans in the store, coalescing the batches that
+// queued up while a transaction was being written, and answers the
+// requests that wait for it, until records closes.
+func (b *banner) writeStore() {
+	for job := range b.records {
+		jobs := []storeJob{job}
+	more:
+		for {
+			select {
+			case j, ok := <-b.records:
+				if !ok {
+					break more
+				}
+				jobs = append(jobs, j)
+			default:
+				break more
+			}
+		}
+		var recs []banstore.Record
+		for _, j := range jobs {
+			recs = append(recs, j.recs...)
+		}
+		var err error
+		if len(recs) > 0 {
+			if err = b.store.PutAll(recs); err != nil {
+				// The kernel has the bans and expires them; only a
+				// restore after a reboot would miss them.
+				b.log.Error("recording bans in the store", zap.Int("bans", len(recs)), zap.Error(err))
+				err = fmt.Errorf("the bans are in the kernel, but recording them failed: %w", err)
+			}
+		}
+		for _, j := range jobs {
+			for _, d := range j.done {
+				if j.err != nil {
+					d <- j.err
+				} else {
+					d <- err
+				}
 			}
 		}
 	}
@@ -125,9 +192,10 @@ func (b *banner) tidy(lastPurge *time.Time) {
 	}
 }
 
-// write gives each decision its ban length, sends the bans to the kernel
-// in one Ban call, each with the time it has left, and records them.
-func (b *banner) write(reqs []banRequest, n int) error {
+// write gives each decision its ban length and sends the bans to the
+// kernel in one Ban call, each with the time it has left. It returns the
+// records the store is to keep.
+func (b *banner) write(reqs []banRequest, n int) ([]banstore.Record, error) {
 	t := b.now()
 	bans := make([]nft.Ban, 0, n)
 	recs := make([]banstore.Record, 0, n)
@@ -147,12 +215,7 @@ func (b *banner) write(reqs []banRequest, n int) error {
 	}
 	if err := b.fw.Ban(bans); err != nil {
 		b.log.Error("writing bans to the kernel", zap.Int("bans", len(bans)), zap.Error(err))
-		return err
-	}
-	if err := b.store.PutAll(recs); err != nil {
-		// The kernel has the bans and expires them; only a restore after
-		// a reboot would miss them.
-		b.log.Error("recording bans in the store", zap.Int("bans", len(recs)), zap.Error(err))
+		return nil, err
 	}
 	for _, r := range reqs {
 		if r.done != nil {
@@ -169,7 +232,7 @@ func (b *banner) write(reqs []banRequest, n int) error {
 				zap.String("origin", string(d.Origin)))
 		}
 	}
-	return nil
+	return recs, nil
 }
 
 // lengthen applies the jail's bantime.increment to a decision from the
