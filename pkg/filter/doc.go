@@ -13,4 +13,10 @@
 // there, without running the prefregex. A line that ends there, the usual
 // case for lines of other programs and for harmless sshd lines, costs no
 // allocation.
+//
+// The usual syslog prefregex (fail2ban's __prefix_line with a literal
+// daemon, as in sshd.conf) is matched by hand for the common
+// "host daemon[pid]: " shape (see syslogPrefix), the regex running only
+// for other shapes. Group values of a match are cut from one copy of the
+// line rather than copied one by one.
 package filter

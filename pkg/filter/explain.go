@@ -16,7 +16,11 @@ type RegexInfo struct {
 func (f *Filter) Explain() []RegexInfo {
 	var out []RegexInfo
 	if f.pref != nil {
-		out = append(out, RegexInfo{Kind: "prefregex", Source: f.pref.String(), Engine: f.pref.Engine()})
+		eng := f.pref.Engine()
+		if f.fastPre != nil {
+			eng = "hand-written syslog prefix matcher, else " + eng
+		}
+		out = append(out, RegexInfo{Kind: "prefregex", Source: f.pref.String(), Engine: eng})
 	}
 	for i, r := range f.fail {
 		out = append(out, RegexInfo{Kind: "failregex", Index: i, Source: r.String(), Engine: r.Engine()})

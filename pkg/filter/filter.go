@@ -68,7 +68,10 @@ type Failure struct {
 // template order, multi-line buffer, F-MLFID cache) and must be used from
 // one goroutine.
 type Filter struct {
-	pref     *pyregex.Regexp
+	pref *pyregex.Regexp
+	// fastPre matches the prefregex without the regex when it has the
+	// usual syslog shape (nil: always run the regex).
+	fastPre  *syslogPrefix
 	fail     []*pyregex.Regexp
 	ignore   []*pyregex.Regexp
 	altsOf   [][][2]string
@@ -148,6 +151,9 @@ func New(o Options) (*Filter, error) {
 	if strings.TrimSpace(o.PrefRegex) != "" {
 		if f.pref, err = compile("prefregex", 0, o.PrefRegex); err != nil {
 			return nil, err
+		}
+		if names := f.pref.SubexpNames(); f.max <= 1 && len(names) == 3 && names[1] == "mlfid" && names[2] == "content" {
+			f.fastPre = newSyslogPrefix(f.pref.String())
 		}
 	}
 	for i, s := range o.FailRegex {
@@ -384,6 +390,7 @@ func (f *Filter) run(line string, at time.Time, known bool) ([]Failure, error) {
 	var buf, body string
 	var org []string
 	aliased := false
+	var lineStr string // maxlines 1: the line buffer (aliases lineBuf)
 	if f.max > 1 {
 		body = line
 		if cutE > cutS {
@@ -400,19 +407,29 @@ func (f *Filter) run(line string, at time.Time, known bool) ([]Failure, error) {
 		b = append(append(b, line[cutE:]...), '\n')
 		f.lineBuf = b
 		buf = unsafe.String(unsafe.SliceData(b), len(b))
+		lineStr = buf
 		body = buf[:len(buf)-1]
 		aliased = true
 		f.org1[0] = body
 		org = f.org1[:]
 		f.lines = append(f.lines[:0], body)
 	}
-	// materialize gives the line a string of its own once results may keep it.
+	// materialize gives the line a string of its own once results may
+	// keep it: owned, a copy of lineStr, that group values are cut from.
+	var owned string
 	materialize := func() {
 		if aliased {
 			aliased = false
-			body = strings.Clone(body)
+			owned = strings.Clone(lineStr)
+			body = owned[:len(owned)-1]
 			f.org1[0] = body
 		}
+	}
+	// failOff: the failregexes search owned[failOff:] (maxlines 1),
+	// -1 when they search another text.
+	failOff := -1
+	if f.max <= 1 {
+		failOff = 0
 	}
 
 	if len(f.ignore) > 0 && len(f.ignore) < len(f.fail)-2 {
@@ -436,9 +453,16 @@ func (f *Filter) run(line string, at time.Time, known bool) ([]Failure, error) {
 	var preBuf string // the text the prefregex matched (f.preIdx)
 	hasPre := false
 	if f.pref != nil {
-		loc, err := f.pref.FindIndex(buf, f.preIdx)
-		if err != nil {
-			return nil, errors.Join(append(errs, err)...)
+		var loc []int
+		fast := false
+		if f.fastPre != nil {
+			loc, fast = f.fastPre.match(buf, f.preIdx)
+		}
+		if !fast {
+			var err error
+			if loc, err = f.pref.FindIndex(buf, f.preIdx); err != nil {
+				return nil, errors.Join(append(errs, err)...)
+			}
 		}
 		if loc == nil {
 			return nil, errors.Join(errs...)
@@ -446,6 +470,13 @@ func (f *Filter) run(line string, at time.Time, known bool) ([]Failure, error) {
 		f.preIdx, preBuf, hasPre = loc, buf, true
 		if k := f.pref.SubexpIndex("content"); k >= 0 && loc[2*k] >= 0 && loc[2*k+1] > loc[2*k] {
 			c := buf[loc[2*k]:loc[2*k+1]]
+			if failOff >= 0 {
+				// the content and its newline end the line buffer, or not
+				failOff = -1
+				if loc[2*k+1] == len(lineStr)-1 {
+					failOff = loc[2*k]
+				}
+			}
 			if f.max > 1 {
 				c = strings.Clone(c)
 			}
@@ -457,8 +488,6 @@ func (f *Filter) run(line string, at time.Time, known bool) ([]Failure, error) {
 		// buffered lines are kept beyond this call: copy the prefregex text
 		preBuf = strings.Clone(preBuf)
 	}
-	var pre map[string]string
-	preDone := false
 
 	var out []Failure
 	for i, r := range f.fail {
@@ -478,12 +507,12 @@ func (f *Filter) run(line string, at time.Time, known bool) ([]Failure, error) {
 		}
 		f.idx = loc
 		materialize()
-		if hasPre && !preDone {
-			preDone = true
-			pre = groups(f.pref, preBuf, f.preIdx)
-			delete(pre, "content")
+		var g map[string]string
+		if failOff >= 0 && len(buf) == len(owned)-failOff {
+			g = groups(r, buf, loc, owned, failOff)
+		} else {
+			g = groups(r, buf, loc, "", 0)
 		}
-		g := groups(r, buf, loc)
 		for _, a := range f.altsOf[i] {
 			if v := g[a[0]]; v != "" && g[a[1]] == "" {
 				g[a[1]] = v
@@ -514,10 +543,15 @@ func (f *Filter) run(line string, at time.Time, known bool) ([]Failure, error) {
 			f.lines = append(f.lines[:0], rest...)
 			buf = ""
 		}
-		if pre != nil {
-			for k, v := range pre {
-				if r.SubexpIndex(k) < 0 {
-					g[k] = v
+		if hasPre {
+			// the prefregex's groups, but its content, unless the failregex has them
+			base := preBuf
+			if f.max <= 1 {
+				base = owned
+			}
+			for j, name := range f.pref.SubexpNames() {
+				if name != "" && name != "content" && f.preIdx[2*j] >= 0 && r.SubexpIndex(name) < 0 {
+					g[name] = base[f.preIdx[2*j]:f.preIdx[2*j+1]]
 				}
 			}
 		}
@@ -688,15 +722,20 @@ func (f *Filter) ignored(buf string) (bool, error) {
 	return false, nil
 }
 
-// groups returns the named groups that took part in the match, copied out
-// of s (which may alias a scratch buffer).
-func groups(r *pyregex.Regexp, s string, loc []int) map[string]string {
+// groups returns the named groups that took part in the match on s. When
+// base is set, s is base[off:] (base owned, s may alias a scratch buffer)
+// and the values are cut from base; else they are copied out of s.
+func groups(r *pyregex.Regexp, s string, loc []int, base string, off int) map[string]string {
 	g := make(map[string]string, 8)
 	for i, n := range r.SubexpNames() {
 		if n == "" || loc[2*i] < 0 {
 			continue
 		}
-		g[n] = strings.Clone(s[loc[2*i]:loc[2*i+1]])
+		if base != "" {
+			g[n] = base[off+loc[2*i] : off+loc[2*i+1]]
+		} else {
+			g[n] = strings.Clone(s[loc[2*i]:loc[2*i+1]])
+		}
 	}
 	return g
 }

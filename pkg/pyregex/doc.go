@@ -18,6 +18,16 @@
 //     literal; `[` inside a set is literal; (?#...) comments and the (?x)
 //     verbose flag are honoured.
 //
+// Conditionals `(?(name)yes|no)` whose group is set in the same pattern
+// (outside repetitions), and tempered tokens `(?:(?!LIT).)*?` followed by
+// LIT (or `(?:(?!LIT).)*` followed by `$`), are rewritten into equivalent
+// RE2 patterns (see rewrite.go): alternatives are distributed so that each
+// copy of the rest knows whether the group took part, duplicated groups
+// are reported as the one Python group, and a tempered token becomes the
+// regular language it can match there. When the rewritten program is too
+// large for Go's backtracker, each path becomes a program of its own, tried
+// in order. Regexp.Engine says "re2 (conditionals rewritten, ...)".
+//
 // Known differences: regexp2's \b (only reached for non-ASCII subjects) uses
 // .NET word characters (letters, Mn marks, Nd digits, Pc punctuation) rather
 // than Python's (letters, all numbers, underscore); possessive quantifiers and

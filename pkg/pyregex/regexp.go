@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"regexp/syntax"
+	"strings"
 	"sync"
 	"time"
 	"unicode/utf8"
@@ -37,7 +39,13 @@ type Regexp struct {
 	net   *regexp2.Regexp
 	// netIdx[i] is regexp2's group number for Python group i.
 	netIdx []int
-	why    string
+	// groupMap, for a pattern rewritten for RE2 (rewriteForRE2): the
+	// Python group of each RE2 group (nil: the same numbers).
+	groupMap []int
+	// alts, for a pattern rewritten as several RE2 programs (re2 is the
+	// first): the programs in the order their matches are preferred.
+	alts []re2Alt
+	why  string
 	// dollar/boundary: the RE2 program is exact only for subjects without
 	// an inner newline (dollar) or for ASCII subjects (boundary).
 	dollar, boundary bool
@@ -76,15 +84,79 @@ func CompileTimeout(pattern string, timeout time.Duration) (*Regexp, error) {
 		r.why = "no backtracking-only constructs"
 	} else {
 		r.why = tr.netWhy
+		r.compileRewritten(pattern)
 	}
 	// The backtracking program is needed as the engine or as the exact fallback.
-	if tr.needsNet || tr.dollar || tr.boundary {
+	if r.re2 == nil || r.dollar || r.boundary {
 		r.net, r.netIdx, err = compileNet(pattern, tr.netExpr, len(r.names), timeout)
 		if err != nil {
 			return nil, err
 		}
 	}
 	return r, nil
+}
+
+// re2Alt is one RE2 program of a pattern rewritten into several.
+type re2Alt struct {
+	re     *regexp.Regexp
+	groups []int // Python group of each RE2 group
+}
+
+// maxBacktrackInsts is the largest program Go's regexp runs with its
+// backtracker (regexp's maxBacktrackProg); larger ones run on its slower
+// NFA simulation.
+const maxBacktrackInsts = 500
+
+// maxRewriteAlts bounds the programs of a flat rewrite.
+const maxRewriteAlts = 8
+
+// compileRewritten sets the RE2 program(s) of a pattern that translate
+// leaves to regexp2 when rewriteForRE2 makes it RE2-expressible: one
+// program when it is small enough for Go's backtracker, else one per path
+// (each small enough), else none (regexp2 stays faster than the NFA).
+func (r *Regexp) compileRewritten(pattern string) {
+	for _, flat := range []bool{false, true} {
+		rw, err := rewriteForRE2(pattern, flat)
+		if err != nil || len(rw.alts) > maxRewriteAlts {
+			return
+		}
+		var alts []re2Alt
+		dollar, boundary := false, false
+		for _, a := range rw.alts {
+			tr, err := translate(a.src)
+			if err != nil || tr.needsNet || progSize(tr.goExpr) > maxBacktrackInsts {
+				alts = nil
+				break
+			}
+			re, err := regexp.Compile(tr.goExpr)
+			if err != nil || re.NumSubexp() != len(a.groups)-1 {
+				return
+			}
+			alts = append(alts, re2Alt{re, a.groups})
+			dollar, boundary = dollar || tr.dollar, boundary || tr.boundary
+		}
+		if alts == nil {
+			continue
+		}
+		r.re2, r.groupMap, r.dollar, r.boundary, r.why = alts[0].re, alts[0].groups, dollar, boundary, rw.what
+		if len(alts) > 1 {
+			r.alts = alts
+		}
+		return
+	}
+}
+
+// progSize is the number of instructions of the RE2 program of expr.
+func progSize(expr string) int {
+	re, err := syntax.Parse(expr, syntax.Perl)
+	if err != nil {
+		return 0
+	}
+	prog, err := syntax.Compile(re.Simplify())
+	if err != nil {
+		return 0
+	}
+	return len(prog.Inst)
 }
 
 // compileNet compiles the regexp2 program and maps Python group numbers to its own.
@@ -140,15 +212,22 @@ func (r *Regexp) Engine() string {
 	if r.re2 == nil {
 		return EngineRegexp2 + " (" + r.why + ")"
 	}
+	var notes []string
+	if r.groupMap != nil {
+		notes = append(notes, r.why)
+	}
 	switch {
 	case r.dollar && r.boundary:
-		return EngineRE2 + " (regexp2 for non-ASCII or multi-line subjects)"
+		notes = append(notes, "regexp2 for non-ASCII or multi-line subjects")
 	case r.dollar:
-		return EngineRE2 + " (regexp2 for multi-line subjects)"
+		notes = append(notes, "regexp2 for multi-line subjects")
 	case r.boundary:
-		return EngineRE2 + " (regexp2 for non-ASCII subjects)"
+		notes = append(notes, "regexp2 for non-ASCII subjects")
 	}
-	return EngineRE2
+	if len(notes) == 0 {
+		return EngineRE2
+	}
+	return EngineRE2 + " (" + strings.Join(notes, "; ") + ")"
 }
 
 // useNet reports whether s must be matched by the backtracking program.
@@ -177,6 +256,14 @@ func (r *Regexp) useNet(s string) bool {
 // It does not allocate on the RE2 path.
 func (r *Regexp) MatchString(s string) (bool, error) {
 	if !r.useNet(s) {
+		if r.alts != nil {
+			for _, a := range r.alts {
+				if a.re.MatchString(s) {
+					return true, nil
+				}
+			}
+			return false, nil
+		}
 		return r.re2.MatchString(s), nil
 	}
 	m, err := r.netMatch(r.net, s, 0)
@@ -195,17 +282,61 @@ func (r *Regexp) FindIndex(s string, dst []int) ([]int, error) {
 	if !r.useNet(s) {
 		// regexp allocates the result only on a match: a miss costs
 		// nothing, a hit one slice (copied to dst so callers can reuse it).
+		if r.alts != nil {
+			return r.findAlts(s, dst), nil
+		}
 		loc := r.re2.FindStringSubmatchIndex(s)
 		if loc == nil {
 			return nil, nil
 		}
-		return append(dst[:0], loc...), nil
+		if r.groupMap == nil {
+			return append(dst[:0], loc...), nil
+		}
+		return r.remap(loc, r.groupMap, dst), nil
 	}
 	m, err := r.netMatch(r.net, s, 0)
 	if m == nil {
 		return nil, err
 	}
 	return r.netIndex(m, s, r.netIdx, dst), nil
+}
+
+// remap converts the offsets of a rewritten RE2 program to Python groups:
+// copies of a group lie in exclusive alternatives, at most one took part.
+func (r *Regexp) remap(loc, groups, dst []int) []int {
+	dst = dst[:0]
+	for range r.names {
+		dst = append(dst, -1, -1)
+	}
+	dst[0], dst[1] = loc[0], loc[1]
+	for k := 1; k < len(groups); k++ {
+		if loc[2*k] >= 0 {
+			g := groups[k]
+			dst[2*g], dst[2*g+1] = loc[2*k], loc[2*k+1]
+		}
+	}
+	return dst
+}
+
+// findAlts searches with the programs of a flat rewrite: the pattern's
+// match is the leftmost of theirs, the first program's among those
+// starting at the same position (leftmost-first over the paths, in order).
+func (r *Regexp) findAlts(s string, dst []int) []int {
+	var best []int
+	bi := -1
+	for i, a := range r.alts {
+		loc := a.re.FindStringSubmatchIndex(s)
+		if loc != nil && (best == nil || loc[0] < best[0]) {
+			best, bi = loc, i
+			if loc[0] == 0 {
+				break
+			}
+		}
+	}
+	if best == nil {
+		return nil
+	}
+	return r.remap(best, r.alts[bi].groups, dst)
 }
 
 // FindIndexRange is FindIndex for Python's pattern.search(s, pos, endpos)
