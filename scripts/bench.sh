@@ -5,11 +5,13 @@
 # fail2ban installed (the reference). `make bench` runs it.
 #
 #   BENCHTIME=1s   go test -benchtime for the Go benchmarks
-#   LINES=200000   lines of the generated log for the matching comparison
+#   LINES=1000000  lines of the generated log (fail2ban-regex needs ~100 s
+#                  per million lines here)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 GO=${GO:-go}
 export BENCHTIME=${BENCHTIME:-1s}
+LINES=${LINES:-1000000}
 
 section() { printf '\n== %s ==\n' "$1"; }
 
@@ -43,10 +45,15 @@ section "Restore after a reboot: 100k bans from the ban store into an empty kern
 $GO test -run '^$' -bench 'BenchmarkRestore100k' -benchtime 3x ./pkg/daemon/ |
 	awk '/^BenchmarkRestore100k/ { printf "restore of 100000 bans: %.0f ms (%s bans/s)\n", $3/1e6, $5 }'
 
-if [ -x scripts/bench-regex.sh ]; then
-	section "Matching: f2bctl regex vs fail2ban-regex on the same generated sshd log"
-	scripts/bench-regex.sh
-fi
+section "Matching: f2bctl regex vs fail2ban-regex on the same generated sshd log (${LINES} lines)"
+scripts/bench-regex.sh -n "$LINES" | tee "$tree/regex.out"
+ref=$(awk '$1 == "fail2ban" { print $4 }' "$tree/regex.out")
+
+section "The whole daemon: the same log appended to a followed file, until every failure is counted"
+scripts/bench-daemon.sh -n "$LINES" ${ref:+-ref "$ref"}
+
+section "Ten stock jails following one mixed log (sshd, nginx, postfix, dovecot, asterisk lines)"
+scripts/bench-daemon.sh -n "$((LINES / 5))" -kind mixed
 
 section "Hot-path micro-benchmarks"
 $GO test -run '^$' -bench . -benchmem -benchtime "$BENCHTIME" \

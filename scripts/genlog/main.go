@@ -1,7 +1,11 @@
 // Command genlog writes a deterministic, realistic log for benchmarks and
 // tests of f2bd's matching pipeline.
 //
-//	genlog [-n LINES] [-seed N] [-kind sshd|mixed] [-o FILE]
+//	genlog [-n LINES] [-seed N] [-kind sshd|mixed] [-start UNIX] [-o FILE]
+//
+// Lines are about 60 ms apart from -start (default 2025-03-01 00:00 UTC);
+// a benchmark of the daemon, which counts only failures inside findtime,
+// starts them far enough back that the last line is about now.
 //
 // The sshd kind is a syslog auth.log: sshd connections, each with its own
 // PID, interleaved with each other and with other programs (CRON, systemd,
@@ -32,6 +36,7 @@ func main() {
 	seed := flag.Uint64("seed", 1, "random `seed`")
 	kind := flag.String("kind", "sshd", "log `kind`: sshd or mixed")
 	out := flag.String("o", "-", "output `file` (- for standard output)")
+	start := flag.Int64("start", 0, "time of the first line, in `unix` seconds (0: 2025-03-01 00:00 UTC)")
 	flag.Parse()
 	if *kind != "sshd" && *kind != "mixed" {
 		fmt.Fprintf(os.Stderr, "genlog: unknown -kind %q (sshd or mixed)\n", *kind)
@@ -49,6 +54,9 @@ func main() {
 	}
 	bw := bufio.NewWriterSize(w, 1<<16)
 	g := newGenerator(*seed, *kind == "mixed")
+	if *start != 0 {
+		g.now = time.Unix(*start, 0).UTC()
+	}
 	for range *n {
 		bw.WriteString(g.next())
 		bw.WriteByte('\n')

@@ -1,0 +1,101 @@
+#!/usr/bin/env bash
+# bench-daemon.sh: the whole f2bd pipeline on a generated log: a real f2bd
+# (in a network namespace of its own, so the kernel sets it writes are
+# throw-away) follows an empty file with the stock sshd jail; the log is
+# appended at once, and the clock runs until f2bd has counted every
+# failure that `f2bctl regex` finds in it. Prints lines/s, f2bd's peak RSS
+# and the bans it decided. Needs root.
+#
+# With -kind mixed, ten stock jails (sshd, dropbear, selinux-ssh,
+# nginx-http-auth, nginx-botsearch, postfix, postfix-sasl, dovecot, sieve,
+# asterisk) follow one mixed log, and the clock runs until the last jail's
+# count stops changing (reported: the time of that last change).
+# -ref LINES_PER_SEC prints the ratio to a reference (fail2ban-regex's
+# rate measured in the same run).
+#
+#   scripts/bench-daemon.sh [-n LINES] [-seed N] [-kind sshd|mixed] [-ref LINES_PER_SEC]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+n=1000000 seed=1 kind=sshd ref=
+while [ $# -gt 0 ]; do
+	case "$1" in
+	-n) n=$2; shift 2 ;;
+	-seed) seed=$2; shift 2 ;;
+	-kind) kind=$2; shift 2 ;;
+	-ref) ref=$2; shift 2 ;;
+	*) echo "bench-daemon.sh: unknown argument $1" >&2; exit 2 ;;
+	esac
+done
+GO=${GO:-go}
+tmp=$(mktemp -d)
+ns=f2b-bench-$$
+pid=
+cleanup() {
+	[ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null || true
+	ip netns del "$ns" 2>/dev/null || true
+	rm -rf "$tmp"
+}
+trap cleanup EXIT INT TERM
+
+$GO build -o "$tmp/" ./cmd/f2bd ./cmd/f2bctl ./scripts/genlog
+# genlog spaces lines ~60 ms apart: end the log about now, so that every
+# failure is inside the jail's findtime (1 day).
+"$tmp/genlog" -n "$n" -seed "$seed" -kind "$kind" -start $(($(date +%s) - n * 60 / 1000 - 60)) -o "$tmp/src.log"
+jails=sshd
+if [ "$kind" = mixed ]; then
+	jails="sshd dropbear selinux-ssh nginx-http-auth nginx-botsearch postfix postfix-sasl dovecot sieve asterisk"
+fi
+
+cp -r /etc/fail2ban "$tmp/fail2ban"
+: >"$tmp/auth.log"
+{
+	printf '[DEFAULT]\nbackend = auto\nlogpath = %s\nfindtime = 1d\nmaxretry = 5\nbantime = 1h\n' "$tmp/auth.log"
+	printf 'ignoreself = false\nignoreip =\nbanaction = nftables-multiport\n\n'
+	for j in $jails; do printf '[%s]\nenabled = true\nlogpath = %s\n\n' "$j" "$tmp/auth.log"; done
+} >"$tmp/fail2ban/jail.local"
+
+ip netns add "$ns"
+ip netns exec "$ns" "$tmp/f2bd" -c "$tmp/fail2ban" -s "$tmp/f2bd.sock" --state-dir "$tmp/state" 2>"$tmp/f2bd.log" &
+pid=$!
+for _ in $(seq 100); do
+	"$tmp/f2bctl" -s "$tmp/f2bd.sock" ping >/dev/null 2>&1 && break
+	sleep 0.1
+done
+# field JAIL NAME: a counter of "f2bctl status JAIL".
+field() { "$tmp/f2bctl" -s "$tmp/f2bd.sock" status "$1" | awk -F'\t' -v k="$2" '$0 ~ k { print $2 }'; }
+# sum NAME: the counter over all jails.
+sum() { local s=0; for j in $jails; do s=$((s + $(field "$j" "$1"))); done; echo "$s"; }
+
+want=
+if [ "$kind" = sshd ]; then
+	want=$("$tmp/f2bctl" regex --json "$tmp/src.log" /etc/fail2ban/filter.d/sshd.conf | grep -c '"fid"' || true)
+fi
+t0=$(date +%s%N)
+cat "$tmp/src.log" >>"$tmp/auth.log"
+last=-1 still=0 got=0 t1=$t0
+while :; do
+	got=$(sum "Total failed")
+	[ -n "$want" ] && [ "$got" -ge "$want" ] && { t1=$(date +%s%N); break; }
+	if [ "$got" = "$last" ]; then
+		still=$((still + 1))
+	else
+		still=0 t1=$(date +%s%N)
+	fi
+	[ "$still" -ge 40 ] && break # 2 s without a change: done (or stuck)
+	last=$got
+	sleep 0.05
+done
+rss=$(awk '/VmHWM/ { print $2 }' "/proc/$pid/status")
+banned=$(sum "Total banned")
+secs=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", (b - a) / 1e9 }')
+rate=$(awk -v n="$n" -v s="$secs" 'BEGIN { print (s > 0 ? n / s : 0) }')
+printf 'f2bd daemon    %8.2f s %12.0f lines/s %8d kB peak RSS   %d jail(s): failures counted %d%s, bans decided %d\n' \
+	"$secs" "$rate" "$rss" "$(echo $jails | wc -w)" "$got" "${want:+ of $want}" "$banned"
+[ -n "$ref" ] && awk -v r="$rate" -v f="$ref" 'BEGIN { printf "ratio to fail2ban-regex in this run: %.1fx\n", r / f }'
+if [ -n "$want" ]; then
+	if [ "$got" != "$want" ]; then
+		echo "counts DIFFER: f2bd counted $got failures, f2bctl regex finds $want" >&2
+		exit 1
+	fi
+	echo "counts: identical (f2bd's Total failed = failures f2bctl regex finds)"
+fi
