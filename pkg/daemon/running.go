@@ -2,12 +2,14 @@ package daemon
 
 import (
 	"context"
+	"runtime"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/f2bd/f2bd/pkg/ban"
 	"github.com/f2bd/f2bd/pkg/bantime"
+	"github.com/f2bd/f2bd/pkg/filter"
 	"github.com/f2bd/f2bd/pkg/jail"
 	"github.com/f2bd/f2bd/pkg/tail"
 )
@@ -35,7 +37,7 @@ type acker interface {
 type running struct {
 	j      *jail.Jail
 	policy *bantime.Policy
-	lines  chan line     // closed by the sources once they all ended
+	lines  chan []line   // batches of one source each; closed by the sources once they all ended
 	done   chan struct{} // closed when run returns
 
 	mu    sync.Mutex
@@ -43,7 +45,7 @@ type running struct {
 }
 
 func newRunning(j *jail.Jail, p *bantime.Policy) *running {
-	return &running{j: j, policy: p, lines: make(chan line, 4096), done: make(chan struct{})}
+	return &running{j: j, policy: p, lines: make(chan []line, 16), done: make(chan struct{})}
 }
 
 func (r *running) usesJournal() bool {
@@ -57,54 +59,61 @@ func (r *running) sourceNames() []string {
 	return r.fileList()
 }
 
-// run is the jail's goroutine: it owns the jail's filter and counts. When
-// ctx is done it still handles every line its sources sent, until they
-// close r.lines, so that the positions they save are exact.
+// run is the jail's goroutine: it owns the jail's filter and counts, and
+// a pool of workers that match the lines of a batch in parallel. When ctx
+// is done it still handles every line its sources sent, until they close
+// r.lines, so that the positions they save are exact.
 func (r *running) run(ctx context.Context, b *banner) {
 	defer close(r.done)
+	pool := filter.NewPool(runtime.GOMAXPROCS(0) - 1)
+	defer pool.Close()
+	h := &batchHandler{r: r, b: b, pool: pool}
 	cleanup := time.NewTicker(time.Minute)
 	defer cleanup.Stop()
 	for {
 		select {
 		case <-ctx.Done():
-			for l := range r.lines {
-				r.handle(ctx, b, &l)
+			for ls := range r.lines {
+				h.handle(ctx, ls)
 			}
 			return
 		case <-cleanup.C:
 			r.j.Cleanup()
-		case l, ok := <-r.lines:
+		case ls, ok := <-r.lines:
 			if !ok {
 				return
 			}
-			r.handle(ctx, b, &l)
+			h.handle(ctx, ls)
 		}
 	}
 }
 
-// handle runs a line through the jail, queues the ban it may decide and
-// acknowledges the line to its source.
-func (r *running) handle(ctx context.Context, b *banner, l *line) {
-	var d ban.Decision
-	var ok bool
-	if l.t.IsZero() {
-		d, ok = r.j.Line(l.text)
-	} else {
-		d, ok = r.j.LineAt(l.text, l.t)
-	}
-	if ok {
-		b.decide(ctx, d)
-	}
-	if l.ack != nil {
-		l.ack.ack(l)
-	}
+// batchHandler runs batches through a jail, with buffers kept from one
+// batch to the next.
+type batchHandler struct {
+	r     *running
+	b     *banner
+	pool  *filter.Pool
+	items []filter.Item
+	ds    []ban.Decision
 }
 
-// send hands a line to the jail, giving up when the daemon stops (the line
-// is then not acknowledged, and read again after a restart).
-func (r *running) send(ctx context.Context, l line) {
-	select {
-	case r.lines <- l:
-	case <-ctx.Done():
+// handle runs a batch of lines through the jail, queues the bans it
+// decides and then acknowledges the lines to their sources: once per run
+// of lines of the same source, with the last one's position.
+func (h *batchHandler) handle(ctx context.Context, ls []line) {
+	h.items = h.items[:0]
+	for i := range ls {
+		h.items = append(h.items, filter.Item{Line: ls[i].text, At: ls[i].t})
+	}
+	h.ds = h.r.j.Lines(h.items, h.pool, h.ds[:0])
+	for _, d := range h.ds {
+		h.b.decide(ctx, d)
+	}
+	clear(h.ds)
+	for i := range ls {
+		if a := ls[i].ack; a != nil && (i+1 == len(ls) || ls[i+1].ack != a) {
+			a.ack(&ls[i])
+		}
 	}
 }

@@ -165,8 +165,10 @@ func (s *sources) follow(ctx context.Context, r *running, path string, fromEnd, 
 		opts.FromEnd, opts.Seek = fromEnd, seek
 	}
 	s.wg.Go(func() {
+		b := newBatcher(r, ctx.Done())
+		defer b.stop()
 		err := tail.Follow(ctx, path, opts, func(tl tail.Line) {
-			r.send(ctx, line{text: tl.Text, ack: ff, pos: tl.Pos})
+			b.add(line{text: tl.Text, ack: ff, pos: tl.Pos})
 		})
 		if err != nil && ctx.Err() == nil {
 			log.Error("log file follower stopped", zap.String("file", path), zap.Error(err))

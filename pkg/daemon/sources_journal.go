@@ -50,6 +50,7 @@ type journalMember struct {
 	r          *running
 	m          journal.Matches
 	dispatched atomic.Uint64 // sequence number of the last entry sent
+	batch      *batcher      // its lines' way to the jail (while the hub runs)
 
 	mu        sync.Mutex
 	processed uint64 // last entry handled
@@ -134,6 +135,11 @@ func (h *journalHub) run(ctx context.Context) {
 		// before the start still count.
 		o.Since = h.now().Add(-findtime)
 	}
+	// The sends do not give up when the daemon stops (see dispatch).
+	for _, m := range h.members {
+		m.batch = newBatcher(m.r, nil)
+		defer m.batch.stop()
+	}
 	h.log.Info("journal reader started", zap.Strings("jails", names), zap.String("matches", o.Matches),
 		zap.Bool("resuming", o.Cursor != ""))
 	for ctx.Err() == nil {
@@ -170,7 +176,7 @@ func (h *journalHub) dispatch(e journal.Entry) {
 			continue
 		}
 		m.dispatched.Store(seq)
-		m.r.lines <- line{text: e.Line, t: e.Time, ack: m, seq: seq, cursor: e.Cursor}
+		m.batch.add(line{text: e.Line, t: e.Time, ack: m, seq: seq, cursor: e.Cursor})
 	}
 	h.mu.Lock()
 	h.seq, h.cursor = seq, e.Cursor

@@ -355,33 +355,9 @@ func (f *Filter) run(line string, at time.Time, known bool) ([]Failure, error) {
 	var errs []error
 	f.wasIgnored = false
 	now := f.now()
-	// Find the date and cut it out of the line.
-	cutS, cutE := 0, 0
-	var date time.Time
-	if known {
-		date = at
-	} else {
-		m, found, err := f.dates.FindAt(line, now)
-		if err != nil {
-			errs = append(errs, err)
-		}
-		if found || err != nil {
-			cutS, cutE = m.Start, m.End
-		}
-		if found && m.Empty {
-			if !f.lastDate.IsZero() && f.lastDate.After(now.Add(-time.Minute)) {
-				date = f.lastDate
-			} else {
-				date = now
-			}
-		} else if found {
-			date = m.Time
-			f.lastDate, f.lastText = date, line[m.Start:m.End]
-		} else if !f.lastDate.IsZero() && f.lastDate.After(now.Add(-time.Minute)) {
-			date = f.lastDate
-		} else {
-			date = now
-		}
+	date, cutS, cutE, err := f.dateOf(line, at, known, now)
+	if err != nil {
+		errs = append(errs, err)
 	}
 
 	// buf is the text the regexes search: the buffered lines (date cut
@@ -613,6 +589,40 @@ func (f *Filter) run(line string, at time.Time, known bool) ([]Failure, error) {
 		}
 	}
 	return out, errors.Join(errs...)
+}
+
+// dateOf finds the date of line and where its text is (cutS:cutE, cut
+// out of the line before the regexes run), updating the last date; known
+// means at is the line's time and no date is searched. It is the
+// sequential part of a line's date: the detector's template order and the
+// last date depend on the lines before.
+func (f *Filter) dateOf(line string, at time.Time, known bool, now time.Time) (date time.Time, cutS, cutE int, err error) {
+	if known {
+		return at, 0, 0, nil
+	}
+	m, found, err := f.dates.FindAt(line, now)
+	if found || err != nil {
+		cutS, cutE = m.Start, m.End
+	}
+	switch {
+	case found && m.Empty:
+		date = f.recentDate(now)
+	case found:
+		date = m.Time
+		f.lastDate, f.lastText = date, line[m.Start:m.End]
+	default:
+		date = f.recentDate(now)
+	}
+	return date, cutS, cutE, err
+}
+
+// recentDate is the date of a line without one: the last date found when
+// it is less than a minute old, else now.
+func (f *Filter) recentDate(now time.Time) time.Time {
+	if !f.lastDate.IsZero() && f.lastDate.After(now.Add(-time.Minute)) {
+		return f.lastDate
+	}
+	return now
 }
 
 // textToIP is fail2ban's DNSUtils.textToIp: the address written in a host

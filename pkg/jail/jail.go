@@ -157,3 +157,21 @@ func (j *Jail) Stats() Stats {
 		Ignored:         j.ignored.Load(),
 	}
 }
+
+// Lines runs a batch of lines through the jail, in order, as Line (LineAt
+// for items with At) would one by one, and appends the decisions to out.
+// The lines' matching is spread over p's workers (nil: this goroutine
+// alone); the counting stays on the calling goroutine.
+func (j *Jail) Lines(items []filter.Item, p *filter.Pool, out []ban.Decision) []ban.Decision {
+	j.filter.Batch(items, p)
+	for i := range items {
+		fail, ok := j.filter.Finish(&items[i])
+		if !ok || fail.NoFail {
+			continue
+		}
+		if d, ok := j.failure(fail); ok {
+			out = append(out, d)
+		}
+	}
+	return out
+}

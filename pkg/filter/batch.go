@@ -1,0 +1,403 @@
+package filter
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+	"unsafe"
+)
+
+// Batches: a line's work is split in three stages so that the costly one
+// can run on several cores while the results stay those of Process, line
+// for line.
+//
+//  1. dates (sequential, the jail's goroutine): the clock is read, the
+//     date is found and the last date updated (dateOf, shared with
+//     Process). The date detector reorders its templates by the lines it
+//     has seen, so this stage runs in line order on the Filter's own
+//     detector: every line gets exactly the template Process would pick.
+//  2. match (pure, any goroutine): the prefilter, ignoreregex, prefregex
+//     and failregexes run over the line with its date cut out, with the
+//     scratch buffers of the worker (a Scratch); the result is the
+//     failregex that decides the line and its groups. It reads only the
+//     compiled, immutable parts of the Filter.
+//  3. finish (sequential, in line order): F-MLFID merge, F-NOFAIL and
+//     forget handling, failure ids and the failure, as Process does.
+//
+// The split applies to filters with maxlines 1 outside CheckAll mode (the
+// daemon's jails but multi-line ones): with maxlines above 1 the
+// failregexes search a buffer of the lines before, so stage 2 is not
+// pure; such filters run every line whole in stage 3.
+
+// Item is one line of a batch: the input (Line, At) and what the stages
+// found for it.
+type Item struct {
+	Line string    // the log line
+	At   time.Time // the line's time from its source (journal); zero: dated from its text
+
+	now, date  time.Time
+	cutS, cutE int
+	err        error // errors of the dates and match stages
+	whole      bool  // the filter does not split: finish runs the line whole
+	hit        bool  // a failregex decides the line
+	regex      int   // which
+	g          map[string]string
+	matched    []string
+}
+
+// Scratch holds one goroutine's buffers for the match stage. Its zero
+// value is ready; it must not be used by two goroutines at once.
+type Scratch struct {
+	lineBuf, buf []byte
+	preIdx, idx  []int
+	mask         []uint64
+	lines        []string
+	org1         [1]string
+}
+
+// splits reports whether the filter's line work splits into stages.
+func (f *Filter) splits() bool { return f.max <= 1 && !f.checkAll }
+
+// Dates runs the first stage over a batch, in order: it must be called
+// from the Filter's goroutine.
+func (f *Filter) Dates(items []Item) {
+	if !f.splits() {
+		for i := range items {
+			items[i].whole = true
+		}
+		return
+	}
+	for i := range items {
+		it := &items[i]
+		it.whole, it.hit, it.g, it.matched, it.err = false, false, nil, nil, nil
+		it.now = f.now()
+		it.date, it.cutS, it.cutE, it.err = f.dateOf(it.Line, it.At, !it.At.IsZero(), it.now)
+	}
+}
+
+// Match runs the second stage over items (after Dates) with s's buffers.
+// It only reads the Filter: several goroutines may run it at once on
+// different items, each with its own Scratch.
+func (f *Filter) Match(items []Item, s *Scratch) {
+	for i := range items {
+		if !items[i].whole {
+			f.match(&items[i], s)
+		}
+	}
+}
+
+// Finish runs the last stage of an item (after Dates and Match), in line
+// order on the Filter's goroutine, and returns what Process (or ProcessAt
+// for items with At) returns for the line.
+func (f *Filter) Finish(it *Item) (Failure, bool) {
+	var res []Failure
+	if it.whole {
+		res, _ = f.run(it.Line, it.At, !it.At.IsZero())
+	} else {
+		res, _ = f.finish(it)
+	}
+	// the item's references go with the line
+	it.g, it.matched, it.Line = nil, nil, ""
+	for _, r := range res {
+		if !r.NoFail && !r.Pending {
+			return r, true
+		}
+	}
+	return Failure{}, false
+}
+
+// ignoredIn is ignored without recording the result on the Filter.
+func (f *Filter) ignoredIn(buf string) (bool, error) {
+	for i, r := range f.ignore {
+		ok, err := r.MatchString(buf)
+		if err != nil {
+			return false, fmt.Errorf("ignoreregex[%d]: %w", i, err)
+		}
+		if ok {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+// bufIn is bufOf with s's buffer.
+func bufIn(s *Scratch, lines []string) string {
+	b := s.buf[:0]
+	for i, l := range lines {
+		if i > 0 {
+			b = append(b, '\n')
+		}
+		b = append(b, l...)
+	}
+	b = append(b, '\n')
+	s.buf = b
+	return unsafe.String(unsafe.SliceData(b), len(b))
+}
+
+// match is run's maxlines 1, first-match-wins path up to the F-MLFID
+// merge: it finds the failregex whose match decides the line (the first
+// one that matches, is not ignored and has a failure id or an F-MLFID).
+func (f *Filter) match(it *Item, s *Scratch) {
+	var errs []error
+	if it.err != nil {
+		errs = append(errs, it.err)
+	}
+	defer func() {
+		if len(errs) > 0 {
+			it.err = errors.Join(errs...)
+		}
+	}()
+	line := it.Line
+	b := append(s.lineBuf[:0], line[:it.cutS]...)
+	b = append(append(b, line[it.cutE:]...), '\n')
+	s.lineBuf = b
+	buf := unsafe.String(unsafe.SliceData(b), len(b))
+	lineStr := buf
+	body := buf[:len(buf)-1]
+	aliased := true
+	s.org1[0] = body
+	org := s.org1[:]
+	s.lines = append(s.lines[:0], body)
+	var owned string
+	materialize := func() {
+		if aliased {
+			aliased = false
+			owned = strings.Clone(lineStr)
+			body = owned[:len(owned)-1]
+			s.org1[0] = body
+		}
+	}
+	failOff := 0
+
+	if len(f.ignore) > 0 && len(f.ignore) < len(f.fail)-2 {
+		ign, err := f.ignoredIn(buf)
+		if err != nil {
+			errs = append(errs, err)
+		}
+		if ign {
+			return
+		}
+	}
+	usePre := f.pre != nil
+	if usePre {
+		if len(s.mask) != f.pre.words {
+			s.mask = make([]uint64, f.pre.words)
+		}
+		if !f.pre.scan(buf, s.mask) {
+			return
+		}
+	}
+	hasPre := false
+	if f.pref != nil {
+		var loc []int
+		fast := false
+		if f.fastPre != nil {
+			loc, fast = f.fastPre.match(buf, s.preIdx)
+		}
+		if !fast {
+			var err error
+			if loc, err = f.pref.FindIndex(buf, s.preIdx); err != nil {
+				errs = append(errs, err)
+				return
+			}
+		}
+		if loc == nil {
+			return
+		}
+		s.preIdx, hasPre = loc, true
+		if k := f.pref.SubexpIndex("content"); k >= 0 && loc[2*k] >= 0 && loc[2*k+1] > loc[2*k] {
+			c := buf[loc[2*k]:loc[2*k+1]]
+			failOff = -1
+			if loc[2*k+1] == len(lineStr)-1 {
+				failOff = loc[2*k]
+			}
+			s.lines = append(s.lines[:0], c)
+			buf = ""
+		}
+	}
+
+	for i, r := range f.fail {
+		if usePre && !has(s.mask, i) {
+			continue
+		}
+		if buf == "" {
+			buf = bufIn(s, s.lines)
+		}
+		loc, err := r.FindIndex(buf, s.idx)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("failregex[%d]: %w", i, err))
+			continue
+		}
+		if loc == nil {
+			continue
+		}
+		s.idx = loc
+		materialize()
+		var g map[string]string
+		if failOff >= 0 && len(buf) == len(owned)-failOff {
+			g = groups(r, buf, loc, owned, failOff)
+		} else {
+			g = groups(r, buf, loc, "", 0)
+		}
+		for _, a := range f.altsOf[i] {
+			if v := g[a[0]]; v != "" && g[a[1]] == "" {
+				g[a[1]] = v
+			}
+		}
+		matched, rest := lineRange(buf, loc, org, f.skipsOf[i])
+		if len(f.ignore) > 0 {
+			ign, err := f.ignoredIn(buf)
+			if err != nil {
+				errs = append(errs, err)
+			}
+			if ign {
+				return
+			}
+		}
+		s.lines = append(s.lines[:0], rest...)
+		buf = ""
+		if hasPre {
+			for j, name := range f.pref.SubexpNames() {
+				if name != "" && name != "content" && s.preIdx[2*j] >= 0 && r.SubexpIndex(name) < 0 {
+					g[name] = owned[s.preIdx[2*j]:s.preIdx[2*j+1]]
+				}
+			}
+		}
+		_, hasMLFID := g["mlfid"]
+		_, hasIP4 := g["ip4"]
+		_, hasIP6 := g["ip6"]
+		_, hasDNS := g["dns"]
+		_, hasFID := g["fid"]
+		if !hasMLFID && !hasIP4 && !hasIP6 && !hasDNS && !hasFID {
+			errs = append(errs, fmt.Errorf("failregex[%d]: no failure id in %q", i, buf))
+			continue
+		}
+		it.hit, it.regex, it.g, it.matched = true, i, g, matched
+		return
+	}
+}
+
+// finish is run's end for the failregex match that decides a split line.
+func (f *Filter) finish(it *Item) ([]Failure, error) {
+	if !it.hit {
+		return nil, it.err
+	}
+	i, g, line, date, now := it.regex, it.g, it.Line, it.date, it.now
+	fail := &entry{g: g}
+	mlfid, hasMLFID := g["mlfid"]
+	if hasMLFID {
+		fail = f.mlfid.merge(mlfid, fail, it.matched, now)
+		if truthy(fail.g["nofail"]) {
+			return nil, it.err
+		}
+	} else {
+		fail.matches = it.matched
+	}
+	fid, hasFID := fail.g["fid"]
+	var ip, cidr string
+	hasIP, rawPath, norm := false, true, !f.raw
+	for _, k := range []string{"ip4", "ip6"} {
+		if v, ok := fail.g[k]; ok {
+			ip, cidr, hasIP, norm = v, fail.g["cidr"], true, true
+			break
+		}
+	}
+	if !hasIP {
+		if v, ok := fail.g["dns"]; ok {
+			ip, hasIP, rawPath, norm = v, true, f.raw, false
+		} else if hasFID {
+			ip, hasIP = fid, true
+		}
+	}
+	if !hasIP {
+		// F-MLFID known but no failure id yet: pending
+		fail.g["mlfpending"] = "1"
+		return nil, it.err
+	}
+	var ids []string
+	switch {
+	case rawPath && hasFID && fid != ip:
+		fail.g["ip"] = normID(ip, cidr, norm)
+		ids = []string{normID(fid, "", !f.raw)}
+	case rawPath:
+		ids = []string{normID(ip, cidr, norm)}
+	default:
+		ids = f.textToIP(ip)
+	}
+	var out []Failure
+	for _, id := range ids {
+		out = append(out, f.failure(fail, line, date, i, id))
+	}
+	return out, it.err
+}
+
+// minChunk is the fewest lines a worker is given: below it the goroutine
+// hand-off costs more than the matching.
+const minChunk = 32
+
+// Pool runs the match stage of batches on worker goroutines, each with
+// scratch buffers of its own; the goroutine that calls Batch works on a
+// part too. A Pool serves one caller goroutine at a time (a jail's).
+type Pool struct {
+	work    chan poolTask
+	workers int
+	own     Scratch
+	wg      sync.WaitGroup
+	done    sync.WaitGroup // the current batch's parts
+}
+
+// poolTask is one part of a batch for a worker.
+type poolTask struct {
+	f     *Filter
+	items []Item
+	done  *sync.WaitGroup
+}
+
+// NewPool starts workers worker goroutines (none: Batch matches on the
+// caller's goroutine alone). Close stops them.
+func NewPool(workers int) *Pool {
+	p := &Pool{work: make(chan poolTask, max(workers, 1)), workers: max(workers, 0)}
+	for range p.workers {
+		p.wg.Go(func() {
+			var s Scratch
+			for t := range p.work {
+				t.f.Match(t.items, &s)
+				t.done.Done()
+			}
+		})
+	}
+	return p
+}
+
+// Close stops the workers once they finished their parts.
+func (p *Pool) Close() {
+	close(p.work)
+	p.wg.Wait()
+}
+
+// Batch runs the dates and match stages over items, in order for the
+// dates and spread over the pool's workers for the matching; the caller
+// then calls f.Finish on each item in order. It must be called from the
+// Filter's goroutine; a nil Pool matches on that goroutine alone.
+func (f *Filter) Batch(items []Item, p *Pool) {
+	f.Dates(items)
+	if p == nil {
+		var s Scratch
+		f.Match(items, &s)
+		return
+	}
+	parts := min(p.workers+1, len(items)/minChunk)
+	if parts <= 1 || !f.splits() {
+		f.Match(items, &p.own)
+		return
+	}
+	size := (len(items) + parts - 1) / parts
+	p.done.Add(parts - 1)
+	for k := 1; k < parts; k++ {
+		p.work <- poolTask{f: f, items: items[min(k*size, len(items)):min((k+1)*size, len(items))], done: &p.done}
+	}
+	f.Match(items[:size], &p.own)
+	p.done.Wait()
+}
