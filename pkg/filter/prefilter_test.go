@@ -19,7 +19,7 @@ func filterPair(t testing.TB, name string, params map[string]string) (with, with
 	t.Helper()
 	def, err := config.LoadFilter(f2bConfDir, name, params)
 	if err != nil {
-		t.Skipf("%s: %v", name, err)
+		t.Fatalf("%s: %v", name, err)
 	}
 	mk := func() *Filter {
 		f, err := New(Options{
@@ -28,7 +28,7 @@ func filterPair(t testing.TB, name string, params map[string]string) (with, with
 			Location: testLocation(t), Now: func() time.Time { return time.Unix(testNow, 0) },
 		})
 		if err != nil {
-			t.Skipf("%s: %v", name, err)
+			t.Fatalf("%s: %v", name, err)
 		}
 		return f
 	}
