@@ -2,11 +2,12 @@ package config
 
 import (
 	"fmt"
-	"github.com/f2bd/f2bd/internal/oracle"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/f2bd/f2bd/internal/oracle"
 )
 
 // BenchmarkLoadStockAllJails loads the stock /etc/fail2ban with every jail
@@ -16,7 +17,7 @@ func BenchmarkLoadStockAllJails(b *testing.B) {
 	dir := b.TempDir()
 	oracle.CopyTree(b, oracle.StockDir, dir)
 	var sb strings.Builder
-	for _, n := range stockJailNames(b) {
+	for _, n := range oracle.StockJails(b) {
 		fmt.Fprintf(&sb, "[%s]\nenabled = true\n", n)
 	}
 	if err := os.WriteFile(filepath.Join(dir, "jail.local"), []byte(sb.String()), 0o644); err != nil {

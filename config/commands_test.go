@@ -1,48 +1,18 @@
 package config
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/f2bd/f2bd/internal/oracle"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"reflect"
 	"regexp"
 	"strings"
 	"testing"
-)
 
-// oracleStream runs fail2ban-client -c dir -d and returns its commands as
-// JSON values (converted by Python itself).
-func oracleStream(t *testing.T, dir string) [][]any {
-	t.Helper()
-	oracle.Require(t, oracle.Python, oracle.Client)
-	cmd := exec.Command(oracle.Python, oracle.Client, "-c", dir, "-d")
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("fail2ban-client -d: %v\n%s", err, stderr.String())
-	}
-	js := execPython(t, `import ast, json, sys
-for line in sys.stdin:
-    if line.startswith('['):
-        print(json.dumps(ast.literal_eval(line)))
-    elif line.strip():
-        sys.exit('unexpected output: ' + line)`, string(out))
-	var cmds [][]any
-	for _, line := range strings.Split(strings.TrimSpace(js), "\n") {
-		var c []any
-		if err := json.Unmarshal([]byte(line), &c); err != nil {
-			t.Fatalf("decode %q: %v", line, err)
-		}
-		cmds = append(cmds, c)
-	}
-	return cmds
-}
+	"github.com/f2bd/f2bd/internal/oracle"
+)
 
 // asJSON round-trips our commands through JSON, as f2bctl -d prints them.
 func asJSON(t *testing.T, cmds [][]any) [][]any {
@@ -174,7 +144,7 @@ enabled = true
 enabled = false
 `, logs),
 	})
-	want := oracleStream(t, dir)
+	want := oracle.Commands(t, dir)
 	cfg, err := LoadDir(dir)
 	if err != nil {
 		t.Fatal(err)

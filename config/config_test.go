@@ -2,7 +2,6 @@ package config
 
 import (
 	"errors"
-	"github.com/f2bd/f2bd/internal/oracle"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -11,6 +10,8 @@ import (
 	"testing"
 	"testing/fstest"
 	"time"
+
+	"github.com/f2bd/f2bd/internal/oracle"
 )
 
 // writeTree writes files (path -> content) under a new temp dir.

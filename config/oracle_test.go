@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"github.com/f2bd/f2bd/internal/oracle"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,6 +13,8 @@ import (
 	"sort"
 	"strings"
 	"testing"
+
+	"github.com/f2bd/f2bd/internal/oracle"
 )
 
 // oracleJail is what fail2ban-client -d printed for one jail.
@@ -296,7 +297,7 @@ func TestOracleAllJails(t *testing.T) {
 	oracle.Require(t, oracle.StockDir, oracle.Python, oracle.Client)
 	dir := t.TempDir()
 	oracle.CopyTree(t, oracle.StockDir, dir)
-	names := stockJailNames(t)
+	names := oracle.StockJails(t)
 	var b strings.Builder
 	for _, n := range names {
 		fmt.Fprintf(&b, "[%s]\nenabled = true\n\n", n)
@@ -351,20 +352,4 @@ func TestOracleAllJails(t *testing.T) {
 	if len(names) < 50 {
 		t.Errorf("only %d jails in the stock jail.conf; wrong tree?", len(names))
 	}
-}
-
-// stockJailNames lists the jail sections of the stock jail.conf.
-func stockJailNames(t testing.TB) []string {
-	t.Helper()
-	data, err := os.ReadFile(filepath.Join(oracle.StockDir, "jail.conf"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var names []string
-	for _, m := range regexp.MustCompile(`(?m)^\[([^\]]+)\]`).FindAllStringSubmatch(string(data), -1) {
-		if m[1] != "INCLUDES" && m[1] != "DEFAULT" {
-			names = append(names, m[1])
-		}
-	}
-	return names
 }

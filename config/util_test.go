@@ -1,10 +1,11 @@
 package config
 
 import (
-	"github.com/f2bd/f2bd/internal/oracle"
 	"os/exec"
 	"strings"
 	"testing"
+
+	"github.com/f2bd/f2bd/internal/oracle"
 )
 
 // execPython runs a Python script with input on stdin and returns stdout.

@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"github.com/f2bd/f2bd/internal/oracle"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,6 +12,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/f2bd/f2bd/internal/oracle"
 )
 
 // writeFiles writes files (path relative to dir -> content).
@@ -27,49 +28,6 @@ func writeFiles(t testing.TB, dir string, files map[string]string) {
 			t.Fatal(err)
 		}
 	}
-}
-
-// stockJailNames lists the jail sections of the stock jail.conf.
-func stockJailNames(t testing.TB) []string {
-	t.Helper()
-	data, err := os.ReadFile(filepath.Join(oracle.StockDir, "jail.conf"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var names []string
-	for _, m := range regexp.MustCompile(`(?m)^\[([^\]]+)\]`).FindAllStringSubmatch(string(data), -1) {
-		if m[1] != "INCLUDES" && m[1] != "DEFAULT" {
-			names = append(names, m[1])
-		}
-	}
-	return names
-}
-
-// oracleCommands runs fail2ban-client -c dir -d and returns its commands,
-// converted from Python reprs to JSON values by Python itself.
-func oracleCommands(t testing.TB, dir string) [][]any {
-	t.Helper()
-	oracle.Require(t, oracle.Python, oracle.Client)
-	cmd := exec.Command(oracle.Python, oracle.Client, "-c", dir, "-d")
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("fail2ban-client -d: %v\n%s", err, stderr.String())
-	}
-	conv := exec.Command(oracle.Python, "-c", `import ast, json, sys
-for line in sys.stdin:
-    if line.startswith('['):
-        print(json.dumps(ast.literal_eval(line)))
-    elif line.strip():
-        sys.exit('unexpected fail2ban-client output: ' + line)`)
-	conv.Stdin = bytes.NewReader(out)
-	conv.Stderr = &stderr
-	js, err := conv.Output()
-	if err != nil {
-		t.Fatalf("convert fail2ban-client -d output: %v\n%s", err, stderr.String())
-	}
-	return decodeLines(t, js)
 }
 
 // decodeLines parses one JSON array per line.
@@ -174,7 +132,7 @@ func adminTree(t testing.TB) (dir string, jails int) {
 	if err := os.Symlink(filepath.Join(logs, "missing.log"), filepath.Join(logs, "dangling-1.log")); err != nil {
 		t.Fatal(err)
 	}
-	names := stockJailNames(t)
+	names := oracle.StockJails(t)
 	extra := map[string]string{
 		"sshd": fmt.Sprintf(`mode = aggressive
 backend = polling
@@ -256,7 +214,7 @@ failregex = %(known/failregex)s
 func TestDumpMatchesFail2banClient(t *testing.T) {
 	oracle.Require(t, oracle.StockDir, oracle.Python, oracle.Client)
 	dir, nJails := adminTree(t)
-	want := oracleCommands(t, dir)
+	want := oracle.Commands(t, dir)
 	var out bytes.Buffer
 	if err := dumpConfig(dir, &out); err != nil {
 		t.Fatal(err)

@@ -7,8 +7,12 @@
 package oracle
 
 import (
+	"bytes"
+	"encoding/json"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -63,4 +67,67 @@ func CopyTree(t testing.TB, src, dst string) {
 	if err != nil {
 		t.Fatalf("copy %s to %s: %v", src, dst, err)
 	}
+}
+
+// StockJails lists the jail sections of the installed jail.conf, in order.
+func StockJails(t testing.TB) []string {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(StockDir, "jail.conf"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, line := range strings.Split(string(data), "\n") {
+		if !strings.HasPrefix(line, "[") {
+			continue
+		}
+		if end := strings.Index(line, "]"); end > 1 {
+			if n := line[1:end]; n != "INCLUDES" && n != "DEFAULT" {
+				names = append(names, n)
+			}
+		}
+	}
+	return names
+}
+
+// toJSON turns fail2ban-client -d's Python reprs into one JSON array per
+// line, by Python itself.
+const toJSON = `import ast, json, sys
+for line in sys.stdin:
+    if line.startswith('['):
+        print(json.dumps(ast.literal_eval(line)))
+    elif line.strip():
+        sys.exit('unexpected fail2ban-client output: ' + line)`
+
+// Commands runs `fail2ban-client -c dir -d` and returns the commands it
+// prints, as JSON values (numbers as float64, True as true, None as nil).
+func Commands(t testing.TB, dir string) [][]any {
+	t.Helper()
+	Require(t, Python, Client)
+	var stderr bytes.Buffer
+	cmd := exec.Command(Python, Client, "-c", dir, "-d")
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("fail2ban-client -c %s -d: %v\n%s", dir, err, stderr.String())
+	}
+	conv := exec.Command(Python, "-c", toJSON)
+	conv.Stdin = bytes.NewReader(out)
+	conv.Stderr = &stderr
+	js, err := conv.Output()
+	if err != nil {
+		t.Fatalf("converting fail2ban-client -d output: %v\n%s", err, stderr.String())
+	}
+	var cmds [][]any
+	for _, line := range strings.Split(strings.TrimSpace(string(js)), "\n") {
+		if line == "" {
+			continue
+		}
+		var c []any
+		if err := json.Unmarshal([]byte(line), &c); err != nil {
+			t.Fatalf("decoding %q: %v", line, err)
+		}
+		cmds = append(cmds, c)
+	}
+	return cmds
 }
