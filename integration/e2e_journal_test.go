@@ -1,10 +1,8 @@
 package integration
 
 import (
-	"bytes"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -30,23 +28,11 @@ func journalRemote(t testing.TB) string {
 // journal file.
 func appendSSHDFailure(t testing.TB, bin, file, addr string, pid int) {
 	t.Helper()
-	now := time.Now()
-	entry := strings.Join([]string{
-		"__REALTIME_TIMESTAMP=" + strconv.FormatInt(now.UnixMicro(), 10),
-		"__MONOTONIC_TIMESTAMP=" + strconv.FormatInt(now.UnixMicro()%1e12, 10),
-		"_BOOT_ID=5d1e0c9a2b7d4e5f8a6b1c2d3e4f5a6b",
-		"_HOSTNAME=srv",
-		"_SYSTEMD_UNIT=ssh.service",
-		"_COMM=sshd",
-		"SYSLOG_IDENTIFIER=sshd",
-		"_PID=" + strconv.Itoa(pid),
-		fmt.Sprintf("MESSAGE=Failed password for root from %s port %d ssh2", addr, 40000+pid),
-	}, "\n") + "\n\n"
-	cmd := exec.Command(bin, "-o", file, "-")
-	cmd.Stdin = bytes.NewReader([]byte(entry))
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("systemd-journal-remote: %v: %s", err, out)
-	}
+	appendJournal(t, bin, file, []journalEntry{{
+		{"_HOSTNAME", "srv"}, {"_SYSTEMD_UNIT", "ssh.service"}, {"_COMM", "sshd"},
+		{"SYSLOG_IDENTIFIER", "sshd"}, {"_PID", strconv.Itoa(pid)},
+		{"MESSAGE", fmt.Sprintf("Failed password for root from %s port %d ssh2", addr, 40000+pid)},
+	}})
 }
 
 // TestJournalBanE2E runs the stock sshd jail on backend = systemd over a
