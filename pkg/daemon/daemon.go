@@ -3,6 +3,7 @@ package daemon
 import (
 	"context"
 	"fmt"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"sync"
@@ -79,7 +80,7 @@ func Run(ctx context.Context, o Options) error {
 	for _, err := range o.Config.Broken {
 		log.Error("jail not started", zap.Error(err))
 	}
-	jails, specs := prepareJails(o.Config.Jails, o.Now, log)
+	jails, specs := prepareJails(o.Config.Jails, store, o.Now, log)
 	if len(jails) == 0 {
 		log.Warn("no jail is running")
 	}
@@ -135,7 +136,7 @@ func Run(ctx context.Context, o Options) error {
 // prepareJails builds the jails that can run and their kernel rules; a
 // jail whose filter, ignore list, ban action or bantime options are wrong
 // is logged and left out.
-func prepareJails(cs []*config.Jail, now func() time.Time, log *zap.Logger) ([]*running, []nft.JailSpec) {
+func prepareJails(cs []*config.Jail, store *banstore.Store, now func() time.Time, log *zap.Logger) ([]*running, []nft.JailSpec) {
 	var jails []*running
 	var specs []nft.JailSpec
 	for _, c := range cs {
@@ -152,8 +153,30 @@ func prepareJails(cs []*config.Jail, now func() time.Time, log *zap.Logger) ([]*
 			log.Error("jail not started", zap.String("jail", c.Name), zap.Error(err))
 			continue
 		}
+		if pol.Increment() {
+			j.WeighFailures(offenderWeight(store, pol, c.MaxRetry, log))
+		}
 		jails = append(jails, newRunning(j, pol))
 		specs = append(specs, spec)
 	}
 	return jails, specs
+}
+
+// offenderWeight is how much a failure of an address counts in a jail
+// with bantime.increment, from the address's ban history in the store:
+// as in fail2ban, one failure of an address banned n times before counts
+// as 2, 3, 5, 9... attempts (never more than maxretry), except failures
+// dated before its last ban.
+func offenderWeight(store *banstore.Store, pol *bantime.Policy, maxRetry int, log *zap.Logger) func(netip.Addr, time.Time) int {
+	return func(a netip.Addr, t time.Time) int {
+		h, err := store.Count(pol.Jail(), banstore.HostPrefix(a), false)
+		if err != nil {
+			log.Error("reading ban history", zap.String("jail", pol.Jail()), zap.Stringer("ip", a), zap.Error(err))
+			return 1
+		}
+		if h.Count == 0 || !t.After(h.LastBan) {
+			return 1
+		}
+		return pol.FailureWeight(h.Count, maxRetry)
+	}
 }

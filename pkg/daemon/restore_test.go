@@ -115,3 +115,37 @@ func BenchmarkRestore100k(b *testing.B) {
 	}
 	b.ReportMetric(100_000/(b.Elapsed().Seconds()/float64(b.N)), "bans/s")
 }
+
+func TestOffenderWeight(t *testing.T) {
+	store, err := banstore.Open(filepath.Join(t.TempDir(), StateFile), &banstore.Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	pol, err := bantime.NewPolicy("sshd", map[string]string{"bantime.increment": "true"}, time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	banned := netip.MustParseAddr("198.51.100.7")
+	lastBan := time.Now().Add(-time.Hour)
+	if err := store.Put(banstore.Record{Jail: "sshd", Prefix: banstore.HostPrefix(banned), Time: lastBan, BanTime: time.Minute, Count: 2}); err != nil {
+		t.Fatal(err)
+	}
+	w := offenderWeight(store, pol, 10, zap.NewNop())
+	for _, tc := range []struct {
+		addr string
+		at   time.Time
+		want int
+	}{
+		{"198.51.100.7", time.Now(), pol.FailureWeight(2, 10)},
+		{"198.51.100.7", lastBan.Add(-time.Second), 1}, // before its last ban
+		{"198.51.100.8", time.Now(), 1},                // never banned
+	} {
+		if got := w(netip.MustParseAddr(tc.addr), tc.at); got != tc.want {
+			t.Errorf("weight of %s at %v = %d, want %d", tc.addr, tc.at, got, tc.want)
+		}
+	}
+	if pol.FailureWeight(2, 10) <= 1 {
+		t.Errorf("an address banned twice weighs %d, want more than 1", pol.FailureWeight(2, 10))
+	}
+}

@@ -60,6 +60,14 @@ func New(findTime time.Duration, maxRetry, maxMatches int) *Counter {
 
 // Add records one failure of id at time t with the matched line.
 func (c *Counter) Add(id string, t time.Time, line string) Result {
+	return c.AddWeighted(id, t, line, 1)
+}
+
+// AddWeighted records one failure of id that counts as n attempts (with
+// bantime.increment, a failure of an address banned before weighs more,
+// as fail2ban's observer has it). n below 1 counts as 1.
+func (c *Counter) AddWeighted(id string, t time.Time, line string, n int) Result {
+	n = max(n, 1)
 	c.total++
 	e, ok := c.entries[id]
 	if !ok {
@@ -75,7 +83,7 @@ func (c *Counter) Add(id string, t time.Time, line string) Result {
 		}
 		e.last = t
 	}
-	e.retry++
+	e.retry += n
 	if c.maxMatch > 0 {
 		e.matches = append(e.matches, line)
 		if n := len(e.matches); n > c.maxMatch {

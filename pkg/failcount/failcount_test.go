@@ -88,3 +88,19 @@ func BenchmarkAdd(b *testing.B) {
 		c.Add(ids[i&1023], t0.Add(time.Duration(i)), "")
 	}
 }
+
+func TestWeightedFailuresBanSooner(t *testing.T) {
+	c := New(10*time.Minute, 5, 0)
+	if r := c.AddWeighted("198.51.100.9", t0, "", 3); r.Ban || r.Attempts != 3 {
+		t.Fatalf("first weighted failure: %+v, want 3 attempts and no ban", r)
+	}
+	if r := c.AddWeighted("198.51.100.9", t0.Add(time.Second), "", 3); !r.Ban || r.Attempts != 6 {
+		t.Fatalf("second weighted failure: %+v, want a ban at 6 >= maxretry 5", r)
+	}
+	if c.Total() != 2 {
+		t.Errorf("total = %d, want 2 failures (weights are not failures)", c.Total())
+	}
+	if r := c.AddWeighted("198.51.100.10", t0, "", 0); r.Attempts != 1 {
+		t.Errorf("weight 0 counted %d, want 1", r.Attempts)
+	}
+}

@@ -28,6 +28,7 @@ type Jail struct {
 	counter *failcount.Counter
 	ignore  *ignore.List
 	now     func() time.Time
+	weigh   func(netip.Addr, time.Time) int // nil: every failure counts 1
 
 	current, total, banned, ignored atomic.Int64
 }
@@ -117,7 +118,11 @@ func (j *Jail) failure(fail filter.Failure) (ban.Decision, bool) {
 		return ban.Decision{}, false
 	}
 	j.total.Add(1)
-	r := j.counter.Add(addr.String(), fail.Time, fail.Line)
+	weight := 1
+	if j.weigh != nil {
+		weight = j.weigh(addr, fail.Time)
+	}
+	r := j.counter.AddWeighted(addr.String(), fail.Time, fail.Line, weight)
 	j.current.Store(int64(j.counter.Current()))
 	if !r.Ban {
 		return ban.Decision{}, false
@@ -144,6 +149,12 @@ func (j *Jail) Cleanup() {
 	j.counter.Cleanup(j.now())
 	j.current.Store(int64(j.counter.Current()))
 }
+
+// WeighFailures makes each failure of an address count as fn says (at
+// least 1): with bantime.increment, fail2ban counts a failure of an
+// address it banned before as 2, 3, 5, 9... attempts. Call it before the
+// jail runs; fn is called from the jail's goroutine.
+func (j *Jail) WeighFailures(fn func(addr netip.Addr, t time.Time) int) { j.weigh = fn }
 
 // Ignores reports whether addr is on the jail's ignore list.
 func (j *Jail) Ignores(addr netip.Addr) bool { return j.ignore.Contains(addr) }

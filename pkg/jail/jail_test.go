@@ -130,3 +130,27 @@ func TestCraftedUserNameIsNotTheAddress(t *testing.T) {
 		})
 	}
 }
+
+// With a failure weight (bantime.increment's known offenders), an address
+// reaches maxretry sooner; other addresses are unaffected.
+func TestWeighedFailures(t *testing.T) {
+	j := builtinSSHD(t, 5)
+	known := netip.MustParseAddr("198.51.100.7")
+	j.WeighFailures(func(a netip.Addr, _ time.Time) int {
+		if a == known {
+			return 3
+		}
+		return 1
+	})
+	var bannedAt []string
+	for i := 0; i < 2; i++ {
+		for _, addr := range []string{"198.51.100.7", "198.51.100.8"} {
+			if d, ok := j.Line(attempt(i, 200+i, "root", addr)[0]); ok {
+				bannedAt = append(bannedAt, fmt.Sprintf("%d:%s", i, d.Addr))
+			}
+		}
+	}
+	if fmt.Sprint(bannedAt) != "[1:198.51.100.7]" {
+		t.Fatalf("bans %v, want only the known offender, at its second failure", bannedAt)
+	}
+}
