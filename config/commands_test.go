@@ -256,6 +256,8 @@ func TestHandWrittenMatchersAgreeWithRegexps(t *testing.T) {
 		"<F-USER>.*</F-USER>", "<a\nb>", "%(Sec/Opt)s", "% (a/b)s",
 		"Init?family=inet6", "addr_set?family=inet6", "a?", "?x", "a b?c", "a?b\nc", "a?\n", "a-b?c",
 		"a??", "_?\xff", "\xc3\xa9?x", "Init?", "x?y?z",
+		"known/chain", "default/x", "a-b_c/d/e", "a/b c", "a/b>", "a b/c", "/x", "x/", "é/x", "x/\xff", "x/\t", "x/\v",
+		"Known/Port", "a/b\n",
 	}
 	for _, in := range inputs {
 		if m, got := conditionalSection.FindStringSubmatch(in), conditionalMatch(in); !reflect.DeepEqual(m, got) {
@@ -282,6 +284,11 @@ func TestHandWrittenMatchersAgreeWithRegexps(t *testing.T) {
 		got = sectionOptRefs(in)
 		if !reflect.DeepEqual(got, want) {
 			t.Errorf("section/option refs in %q: scanner %q, regexp %q", in, got, want)
+		}
+		m := sectionOptName.FindStringSubmatch(in)
+		sec, opt, ok := splitSectionOpt(in)
+		if (m != nil) != ok || ok && (m[1] != sec || m[2] != opt) {
+			t.Errorf("section/option name %q: regexp %q, scanner %q %q %v", in, m, sec, opt, ok)
 		}
 		loc := tagRe.FindStringIndex(in)
 		s, e, ok := findTag(in, 0)

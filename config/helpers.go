@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"unicode"
 )
 
@@ -188,13 +189,27 @@ type tagLookup func(tag []byte) (name, v string, ok bool, err error)
 // A value is substituted in a byte buffer (two, swapped at each
 // replacement), so that only its final form becomes a string.
 func substituteTags(in *omap, ignore map[string]bool, addrepl tagLookup) (*omap, error) {
-	tags := in // copied on the first change
-	done := make([]bool, len(in.keys))
-	repCounts := make([][]tagCount, len(in.keys))
-	var (
-		cur, alt []byte
-		scratch  []tagCount
-	)
+	return substituteTagsIn(in, ignore, addrepl, false)
+}
+
+// substituteTagsIn is substituteTags; when owned, in is the caller's own
+// copy, changed in place and returned (on error, partly substituted).
+func substituteTagsIn(in *omap, ignore map[string]bool, addrepl tagLookup, owned bool) (*omap, error) {
+	tags := in // copied on the first change unless owned
+	sb := substBufPool.Get().(*substBuf)
+	defer substBufPool.Put(sb)
+	done := sb.done[:0]
+	repCounts := sb.repCounts[:0]
+	for range in.keys {
+		done = append(done, false)
+		repCounts = append(repCounts, nil)
+	}
+	cur, alt, scratch := sb.cur, sb.alt, sb.scratch
+	defer func() {
+		clear(repCounts)
+		sb.done, sb.repCounts = done, repCounts
+		sb.cur, sb.alt, sb.scratch = cur[:0], alt[:0], scratch[:0]
+	}()
 	for {
 		repeat := false
 		for ti, tag := range in.keys {
@@ -300,7 +315,7 @@ func substituteTags(in *omap, ignore map[string]bool, addrepl tagLookup) (*omap,
 					repCounts[ti] = rplc
 					repeat = true
 				}
-				if tags == in {
+				if tags == in && !owned {
 					tags = in.clone()
 				}
 				tags.vals[tag] = value
@@ -315,6 +330,18 @@ func substituteTags(in *omap, ignore map[string]bool, addrepl tagLookup) (*omap,
 	}
 	return tags, nil
 }
+
+// substBuf holds substituteTagsIn's working buffers, reused from one
+// call to the next through substBufPool.
+type substBuf struct {
+	cur, alt  []byte
+	scratch   []tagCount
+	done      []bool
+	repCounts [][]tagCount
+}
+
+// substBufPool recycles substBufs (emptied before they go back).
+var substBufPool = sync.Pool{New: func() any { return new(substBuf) }}
 
 // tagCount counts the replacements of one tag in a value.
 type tagCount struct {

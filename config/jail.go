@@ -87,7 +87,9 @@ type defInit struct {
 	initOpts *omap
 	opts     *omap
 	pOpts    *omap
-	defCache map[string]defOption
+	// defCache holds the tags combOption resolved, looked up in order
+	// (there are few per definition; a slice is cheaper than a map).
+	defCache []defOption
 }
 
 func newDefInit(l *loader, p *parser, file string, specs []optSpec, initOpts *omap) *defInit {
@@ -101,14 +103,29 @@ func (d *defInit) getOptions(pOpts *omap, all bool) error {
 		pOpts = newOmap()
 	}
 	if d.initOpts.len() > 0 {
-		pOpts = pOpts.merged(d.initOpts)
+		// {**pOpts, **initOpts}, without copying the jail's options.
+		pOpts = d.initOpts.over(pOpts)
 	}
 	opts, err := d.l.getOptions(d.p, d.file, "Definition", d.specs, pOpts, false)
 	if err != nil {
 		return err
 	}
-	d.opts, d.pOpts, d.defCache = opts, pOpts, map[string]defOption{}
-	if d.p.hasSection("Init") {
+	d.opts, d.pOpts, d.defCache = opts, pOpts, d.defCache[:0]
+	if vals, ok := d.p.initValues(); ok {
+		for _, iv := range vals {
+			if iv.known != "" {
+				d.initOpts.set(iv.known, iv.v, "")
+			} else if d.initOpts.has(iv.opt) {
+				continue
+			}
+			if !d.initOpts.has(iv.opt) {
+				d.initOpts.set(iv.opt, iv.v, "")
+			}
+		}
+	} else if d.p.hasSection("Init") {
+		// An option does not resolve: go through them one by one,
+		// which reports it unless it is a known/ option the parameters
+		// already set (it is then not read).
 		for _, opt := range d.p.ownOptions("Init") {
 			known := strings.HasPrefix(opt, "known/")
 			if known && d.initOpts.has(opt) {
@@ -144,19 +161,21 @@ func (d *defInit) getOptions(pOpts *omap, all bool) error {
 // combOption resolves a tag that is not among the combined options from
 // the [Definition] section (with the jail options as variables).
 func (d *defInit) combOption(tag []byte) (name, v string, ok bool, err error) {
-	if e, hit := d.defCache[string(tag)]; hit {
-		return e.name, e.v, e.ok, nil
+	for i := range d.defCache {
+		if e := &d.defCache[i]; e.name == string(tag) {
+			return e.name, e.v, e.ok, nil
+		}
 	}
 	name = string(tag)
 	v, miss, err := d.p.lookupEx("Definition", name, d.pOpts)
 	if miss != nil {
-		d.defCache[name] = defOption{name: name}
+		d.defCache = append(d.defCache, defOption{name: name})
 		return name, "", false, nil
 	}
 	if err != nil {
 		return "", "", false, err
 	}
-	d.defCache[name] = defOption{name, v, true}
+	d.defCache = append(d.defCache, defOption{name, v, true})
 	return name, v, true, nil
 }
 
@@ -181,7 +200,8 @@ func (d *defInit) getCombined(ignore map[string]bool) (*omap, error) {
 			ign[m[1]] = true
 		}
 	}
-	out, err := substituteTags(comb, ign, d.combOption)
+	// comb is a fresh copy: it is substituted in place.
+	out, err := substituteTagsIn(comb, ign, d.combOption, true)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", d.file, err)
 	}
@@ -322,7 +342,17 @@ func (l *loader) loadAction(jail, act string, jailOpts *omap) (Action, error) {
 		}
 		return a, nil
 	}
-	init := aopts.clone()
+	ap, found, err := l.readConf(path.Join("action.d", an))
+	if err != nil {
+		return Action{}, fmt.Errorf("action %q: %w", an, err)
+	}
+	if !found {
+		return Action{}, fmt.Errorf("unable to read action %q: no %s or %s", an,
+			l.display(path.Join(l.base, "action.d", an+".conf")), l.display(path.Join(l.base, "action.d", an+".local")))
+	}
+	// Room for name, actname and the [Init] options with their known/
+	// copies, which getOptions adds.
+	init := aopts.cloneSize(len(aopts.keys) + 2 + 2*ap.sections["Init"].len())
 	n, ok := init.get("name")
 	if !ok {
 		n = jail
@@ -341,14 +371,6 @@ func (l *loader) loadAction(jail, act string, jailOpts *omap) (Action, error) {
 		init.set("actname", actname, "")
 	}
 	a.ActName = actname
-	ap, found, err := l.readConf(path.Join("action.d", an))
-	if err != nil {
-		return Action{}, fmt.Errorf("action %q: %w", an, err)
-	}
-	if !found {
-		return Action{}, fmt.Errorf("unable to read action %q: no %s or %s", an,
-			l.display(path.Join(l.base, "action.d", an+".conf")), l.display(path.Join(l.base, "action.d", an+".local")))
-	}
 	ar := newDefInit(l, ap, l.display(path.Join(l.base, "action.d", an+".conf")), actionOpts, init)
 	if err := ar.getOptions(jailOpts, false); err != nil {
 		return Action{}, fmt.Errorf("action %q: %w", an, err)
@@ -364,7 +386,7 @@ func (l *loader) loadAction(jail, act string, jailOpts *omap) (Action, error) {
 		}
 	}
 	a.OptionOrder = append([]string(nil), comb.keys...)
-	a.Init = map[string]string{}
+	a.Init = make(map[string]string, len(ar.initOpts.keys)/2+1)
 	for _, k := range ar.initOpts.keys {
 		if !strings.HasPrefix(k, "known/") {
 			a.Init[k] = ar.initOpts.vals[k]
@@ -398,7 +420,7 @@ func regexList(v string) []string {
 func (l *loader) fillFilter(j *Jail, name string, params *omap, fr *defInit, comb, jailOpts *omap) error {
 	f := &Filter{Name: name, Params: params.plain(), Options: map[string]string{}}
 	// Every [Definition] option (resolved with the jail's options).
-	all := newOmap()
+	all := newOmapSize(fr.p.sections["Definition"].len() + comb.len())
 	if fr.p.hasSection("Definition") {
 		for _, opt := range fr.p.ownOptions("Definition") {
 			v, err := fr.p.get("Definition", opt, fr.pOpts)

@@ -10,11 +10,16 @@ import (
 // value came from, so errors can name it (allocated on first use).
 // upper records whether a key has upper-case or non-ASCII letters, so
 // lower-casing the keys can be skipped when it would change nothing.
+//
+// under, when not nil, makes m a layered view for lookups: get, has and
+// lowered see {**under, **m} without copying under. Only interpolation
+// variables are layered; keys, vals and the other methods ignore under.
 type omap struct {
 	keys  []string
 	vals  map[string]string
 	src   map[string]string
 	upper bool
+	under *omap
 }
 
 func newOmap() *omap {
@@ -40,6 +45,9 @@ func (m *omap) get(k string) (string, bool) {
 		return "", false
 	}
 	v, ok := m.vals[k]
+	if !ok && m.under != nil {
+		return m.under.get(k)
+	}
 	return v, ok
 }
 
@@ -48,7 +56,43 @@ func (m *omap) has(k string) bool {
 		return false
 	}
 	_, ok := m.vals[k]
+	if !ok && m.under != nil {
+		return m.under.has(k)
+	}
 	return ok
+}
+
+// over returns a copy of m layered over under: a view of {**under, **m}
+// for lookups that does not copy under (which must not change while the
+// view is used). Later changes to m do not show in the view.
+func (m *omap) over(under *omap) *omap {
+	c := m.clone()
+	c.under = under
+	return c
+}
+
+// flat returns the entries m shows, its layers merged into one map (m
+// itself when it is not layered).
+func (m *omap) flat() *omap {
+	if m == nil || m.under == nil {
+		return m
+	}
+	c := m.under.flat().clone()
+	for _, k := range m.keys {
+		c.set(k, m.vals[k], m.src[k])
+	}
+	return c
+}
+
+// anyUpper reports whether a key of m or of a layer under it has
+// upper-case or non-ASCII letters.
+func (m *omap) anyUpper() bool {
+	for ; m != nil; m = m.under {
+		if m.upper {
+			return true
+		}
+	}
+	return false
 }
 
 // set stores v under k, appending k if it is new (Python dict semantics).
@@ -106,18 +150,40 @@ func (m *omap) update(o *omap) {
 
 // merged returns {**m, **o} as a new map.
 func (m *omap) merged(o *omap) *omap {
-	c := m.clone()
-	c.update(o)
+	if o.len() == 0 {
+		return m.clone()
+	}
+	return m.cloneSize(len(m.keys) + len(o.keys)).updated(o)
+}
+
+// cloneSize returns a copy of m with room for n entries, so that adding
+// to it does not grow its table.
+func (m *omap) cloneSize(n int) *omap {
+	c := newOmapSize(max(n, len(m.keys)))
+	c.upper = m.upper
+	c.keys = append(c.keys, m.keys...)
+	for _, k := range m.keys {
+		c.vals[k] = m.vals[k]
+	}
+	if len(m.src) > 0 {
+		c.src = maps.Clone(m.src)
+	}
 	return c
+}
+
+// updated is update returning m.
+func (m *omap) updated(o *omap) *omap {
+	m.update(o)
+	return m
 }
 
 // lowered returns m with lower-cased keys, m itself when they already
 // are.
 func (m *omap) lowered() *omap {
-	if m == nil || !m.upper {
+	if m == nil || !m.anyUpper() {
 		return m
 	}
-	return m.lowerKeys()
+	return m.flat().lowerKeys()
 }
 
 // plain returns the entries as an ordinary map.

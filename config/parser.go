@@ -25,7 +25,8 @@ var (
 	// sectionOptRef finds %(section/option)s references (sectionOptRefs
 	// is its hand-written equivalent; the tests compare them).
 	sectionOptRef = regexp.MustCompile(`%\(([\w\-]+/([^)]+))\)s`)
-	// sectionOptName splits a "section/option" name.
+	// sectionOptName splits a "section/option" name (splitSectionOpt is
+	// its hand-written equivalent; the tests compare them).
 	sectionOptName = regexp.MustCompile(`^([\w\-]+)/([^\s>]+)$`)
 )
 
@@ -54,6 +55,44 @@ type parser struct {
 	// depend on (see lookup). It is per load: only the jail parser, whose
 	// [DEFAULT] no longer changes while its jails are resolved, has one.
 	defMemo map[string]*defMemoEntry
+
+	// initVals caches initValues (set when initDone).
+	initVals []initValue
+	initDone bool
+}
+
+// initValue is an option of a definition's [Init] section, interpolated
+// without variables.
+type initValue struct {
+	opt, v string
+	// known is "known/"+opt, "" when opt already starts with "known/".
+	known string
+}
+
+// initValues returns the options of the [Init] section interpolated
+// without variables, in order; ok is false when one does not resolve.
+// The values are computed once: the parsers of filter and action
+// definitions do not change once read (only the jail parser does, and
+// it is never asked).
+func (p *parser) initValues() (vals []initValue, ok bool) {
+	if p.initDone {
+		return p.initVals, true
+	}
+	sect := p.sections["Init"]
+	vals = make([]initValue, 0, sect.len())
+	for _, opt := range sect.keyList() {
+		v, err := p.get("Init", opt, nil)
+		if err != nil {
+			return nil, false
+		}
+		iv := initValue{opt: opt, v: v}
+		if !strings.HasPrefix(opt, "known/") {
+			iv.known = "known/" + opt
+		}
+		vals = append(vals, iv)
+	}
+	p.initVals, p.initDone = vals, true
+	return vals, true
 }
 
 // defMemoEntry is the value of a [DEFAULT] option interpolated using
@@ -433,22 +472,20 @@ func (p *parser) getRaw(section, opt string, vars *omap) (string, chain, error) 
 // section with vars. A missing section or option is reported as lookup
 // does.
 func (p *parser) lookupEx(section, option string, vars *omap) (v string, miss, err error) {
-	if strings.IndexByte(option, '/') >= 0 {
-		if m := sectionOptName.FindStringSubmatch(option); m != nil {
-			var secs []string
-			switch strings.ToLower(m[1]) {
-			case "known":
-				secs = []string{knownPrefix + section, section}
-			case "default":
-				secs = []string{defaultSection}
-			default:
-				secs = []string{m[1]}
-			}
-			for _, s := range secs {
-				v, miss, err := p.lookup(s, m[2], nil)
-				if miss == nil {
-					return v, nil, err
-				}
+	if sec, opt, ok := splitSectionOpt(option); ok {
+		var secs []string
+		switch strings.ToLower(sec) {
+		case "known":
+			secs = []string{knownPrefix + section, section}
+		case "default":
+			secs = []string{defaultSection}
+		default:
+			secs = []string{sec}
+		}
+		for _, s := range secs {
+			v, miss, err := p.lookup(s, opt, nil)
+			if miss == nil {
+				return v, nil, err
 			}
 		}
 	}
@@ -570,6 +607,28 @@ func (p *parser) withHelpers(section, rest string, c *chain) *chain {
 		out.helpers[sopt] = v
 	}
 	return out
+}
+
+// splitSectionOpt is sectionOptName.FindStringSubmatch(s): it splits a
+// "section/option" name at its first "/", the section being word
+// characters and "-", the option any non-empty text without white space
+// or ">".
+func splitSectionOpt(s string) (sec, opt string, ok bool) {
+	i := strings.IndexByte(s, '/')
+	if i <= 0 || i+1 >= len(s) {
+		return "", "", false
+	}
+	for k := 0; k < i; k++ {
+		if !isWordByte(s[k]) && s[k] != '-' {
+			return "", "", false
+		}
+	}
+	for k := i + 1; k < len(s); k++ {
+		if isRegexpSpace(s[k]) || s[k] == '>' {
+			return "", "", false
+		}
+	}
+	return s[:i], s[i+1:], true
 }
 
 // conditionalMatch is conditionalSection.FindStringSubmatch(n): it

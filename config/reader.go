@@ -36,8 +36,20 @@ type loader struct {
 
 	files    map[string]*fileEntry
 	shared   map[string]*sharedConf
+	dirs     map[string]*dirList
 	warnings []string
 	warned   map[string]bool
+}
+
+// dirList is a directory's listing, read once per load: most of the files
+// a load looks for (NAME.local, NAME.d/) do not exist, and answering from
+// the listing saves a system call for each.
+type dirList struct {
+	// ok is false when the directory could not be listed: its files are
+	// then looked up one by one.
+	ok    bool
+	names []string               // sorted, as fs.ReadDir returns them
+	types map[string]fs.FileMode // type bits of each entry
 }
 
 type fileEntry struct {
@@ -87,7 +99,8 @@ func Load(fsys fs.FS, label string) (*Config, error) {
 
 func newLoader(fsys fs.FS, base string, abs bool, label string) *loader {
 	return &loader{fsys: fsys, base: base, abs: abs, label: label,
-		files: map[string]*fileEntry{}, shared: map[string]*sharedConf{}}
+		files: map[string]*fileEntry{}, shared: map[string]*sharedConf{},
+		dirs: map[string]*dirList{}}
 }
 
 // display turns an fs path into the name shown in messages.
@@ -114,20 +127,88 @@ func (l *loader) warnf(format string, args ...any) {
 	l.warnings = append(l.warnings, w)
 }
 
+// splitPath splits p into its directory ("." for none) and base name.
+func splitPath(p string) (dir, name string) {
+	dir, name = path.Split(p)
+	if dir == "" {
+		return ".", name
+	}
+	return path.Clean(dir), name
+}
+
+// entryType returns the type bits of p's entry in its directory's cached
+// listing; known is false when the listing is not cached or could not be
+// read (exists is meaningful only when known is true).
+func (l *loader) entryType(p string) (typ fs.FileMode, exists, known bool) {
+	dir, name := splitPath(p)
+	d := l.dirs[dir]
+	if d == nil || !d.ok {
+		return 0, false, false
+	}
+	typ, exists = d.types[name]
+	return typ, exists, true
+}
+
+// listDir returns dir's listing, reading it on first use. A directory
+// its parent's cached listing does not show is known to be missing
+// without a system call.
+func (l *loader) listDir(dir string) *dirList {
+	if d, ok := l.dirs[dir]; ok {
+		return d
+	}
+	d := &dirList{}
+	l.dirs[dir] = d
+	if dir != "." && dir != "/" {
+		if _, exists, known := l.entryType(dir); known && !exists {
+			d.ok = true
+			return d
+		}
+	}
+	entries, err := fs.ReadDir(l.fsys, dir)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			d.ok = true // missing: no files
+		}
+		return d
+	}
+	d.ok = true
+	d.names = make([]string, len(entries))
+	d.types = make(map[string]fs.FileMode, len(entries))
+	for i, e := range entries {
+		d.names[i] = e.Name()
+		d.types[e.Name()] = e.Type()
+	}
+	return d
+}
+
+// isFile reports whether p exists and is not a directory, from its
+// directory's listing when it can (symbolic links are followed with a
+// Stat).
 func (l *loader) isFile(p string) bool {
+	dir, name := splitPath(p)
+	if d := l.listDir(dir); d.ok {
+		typ, exists := d.types[name]
+		switch {
+		case !exists:
+			return false
+		case typ.IsRegular():
+			return true
+		case typ.IsDir():
+			return false
+		}
+	}
 	st, err := fs.Stat(l.fsys, p)
 	return err == nil && !st.IsDir()
 }
 
 // globConf lists dir/*.ext sorted, without hidden files (Python glob).
 func (l *loader) globConf(dir, ext string) []string {
-	entries, err := fs.ReadDir(l.fsys, dir)
-	if err != nil {
+	d := l.listDir(dir)
+	if !d.ok {
 		return nil
 	}
 	var out []string
-	for _, e := range entries {
-		n := e.Name()
+	for _, n := range d.names {
 		if strings.HasPrefix(n, ".") || !strings.HasSuffix(n, ext) {
 			continue
 		}
@@ -328,7 +409,7 @@ func str(s string) *string { return &s }
 // sec (skipping those in pOpts), converting bools and ints to the strings
 // Python would produce, and falling back to the template defaults.
 func (l *loader) getOptions(p *parser, file, sec string, specs []optSpec, pOpts *omap, convert bool) (*omap, error) {
-	out := newOmap()
+	out := newOmapSize(len(specs))
 	for _, s := range specs {
 		if pOpts.has(s.name) {
 			continue
