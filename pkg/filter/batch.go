@@ -235,17 +235,7 @@ func (f *Filter) match(it *Item, s *Scratch) {
 		}
 		s.idx = loc
 		materialize()
-		var g map[string]string
-		if failOff >= 0 && len(buf) == len(owned)-failOff {
-			g = groups(r, buf, loc, owned, failOff)
-		} else {
-			g = groups(r, buf, loc, "", 0)
-		}
-		for _, a := range f.altsOf[i] {
-			if v := g[a[0]]; v != "" && g[a[1]] == "" {
-				g[a[1]] = v
-			}
-		}
+		g := f.failGroups(i, buf, loc, owned, failOff)
 		matched, rest := lineRange(buf, loc, org, f.skipsOf[i])
 		if len(f.ignore) > 0 {
 			ign, err := f.ignoredIn(buf)
@@ -259,11 +249,7 @@ func (f *Filter) match(it *Item, s *Scratch) {
 		s.lines = append(s.lines[:0], rest...)
 		buf = ""
 		if hasPre {
-			for j, name := range f.pref.SubexpNames() {
-				if name != "" && name != "content" && s.preIdx[2*j] >= 0 && r.SubexpIndex(name) < 0 {
-					g[name] = owned[s.preIdx[2*j]:s.preIdx[2*j+1]]
-				}
-			}
+			f.addPrefGroups(g, r, s.preIdx, owned)
 		}
 		_, hasMLFID := g["mlfid"]
 		_, hasIP4 := g["ip4"]

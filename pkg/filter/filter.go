@@ -483,17 +483,7 @@ func (f *Filter) run(line string, at time.Time, known bool) ([]Failure, error) {
 		}
 		f.idx = loc
 		materialize()
-		var g map[string]string
-		if failOff >= 0 && len(buf) == len(owned)-failOff {
-			g = groups(r, buf, loc, owned, failOff)
-		} else {
-			g = groups(r, buf, loc, "", 0)
-		}
-		for _, a := range f.altsOf[i] {
-			if v := g[a[0]]; v != "" && g[a[1]] == "" {
-				g[a[1]] = v
-			}
-		}
+		g := f.failGroups(i, buf, loc, owned, failOff)
 		matched, rest := lineRange(buf, loc, org, f.skipsOf[i])
 		if len(f.ignore) > 0 {
 			ibuf := buf
@@ -525,11 +515,7 @@ func (f *Filter) run(line string, at time.Time, known bool) ([]Failure, error) {
 			if f.max <= 1 {
 				base = owned
 			}
-			for j, name := range f.pref.SubexpNames() {
-				if name != "" && name != "content" && f.preIdx[2*j] >= 0 && r.SubexpIndex(name) < 0 {
-					g[name] = base[f.preIdx[2*j]:f.preIdx[2*j+1]]
-				}
-			}
+			f.addPrefGroups(g, r, f.preIdx, base)
 		}
 		fail := &entry{g: g}
 		mlfid, hasMLFID := g["mlfid"]
@@ -716,6 +702,35 @@ func (f *Filter) failure(e *entry, line string, date time.Time, i int, id string
 	}
 	sort.Strings(fl.Users)
 	return fl
+}
+
+// failGroups is the group map of failregex i's match at loc in buf, with
+// the alternative user groups filled in. When buf is the end of owned from
+// failOff on, the values are cut from owned (one copy for the whole line).
+func (f *Filter) failGroups(i int, buf string, loc []int, owned string, failOff int) map[string]string {
+	r := f.fail[i]
+	var g map[string]string
+	if failOff >= 0 && len(buf) == len(owned)-failOff {
+		g = groups(r, buf, loc, owned, failOff)
+	} else {
+		g = groups(r, buf, loc, "", 0)
+	}
+	for _, a := range f.altsOf[i] {
+		if v := g[a[0]]; v != "" && g[a[1]] == "" {
+			g[a[1]] = v
+		}
+	}
+	return g
+}
+
+// addPrefGroups adds the prefregex's groups (at preIdx in base), all but
+// its content, that failregex r does not have itself.
+func (f *Filter) addPrefGroups(g map[string]string, r *pyregex.Regexp, preIdx []int, base string) {
+	for j, name := range f.pref.SubexpNames() {
+		if name != "" && name != "content" && preIdx[2*j] >= 0 && r.SubexpIndex(name) < 0 {
+			g[name] = base[preIdx[2*j]:preIdx[2*j+1]]
+		}
+	}
 }
 
 func (f *Filter) ignored(buf string) (bool, error) {
