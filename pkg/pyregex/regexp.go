@@ -3,7 +3,6 @@ package pyregex
 import (
 	"errors"
 	"fmt"
-	"regexp"
 	"regexp/syntax"
 	"strings"
 	"sync"
@@ -35,7 +34,7 @@ type Regexp struct {
 	src   string
 	super string   // RE2 expression for a superset of the matches (literal analysis)
 	names []string // Python group names by index; "" for unnamed
-	re2   *regexp.Regexp
+	re2   *goRE
 	net   *regexp2.Regexp
 	// netIdx[i] is regexp2's group number for Python group i.
 	netIdx []int
@@ -74,11 +73,11 @@ func CompileTimeout(pattern string, timeout time.Duration) (*Regexp, error) {
 	}
 	r := &Regexp{src: pattern, names: tr.names, dollar: tr.dollar, boundary: tr.boundary, super: tr.superExpr, timeout: timeout}
 	if !tr.needsNet {
-		r.re2, err = regexp.Compile(tr.goExpr)
+		r.re2, err = compileGo(tr.goExpr)
 		if err != nil {
 			return nil, fmt.Errorf("pyregex: compile %q (as RE2 %q): %w", pattern, tr.goExpr, err)
 		}
-		if r.re2.NumSubexp() != len(r.names)-1 {
+		if r.re2.numSubexp() != len(r.names)-1 {
 			return nil, fmt.Errorf("pyregex: compile %q: group count mismatch", pattern)
 		}
 		r.why = "no backtracking-only constructs"
@@ -98,7 +97,7 @@ func CompileTimeout(pattern string, timeout time.Duration) (*Regexp, error) {
 
 // re2Alt is one RE2 program of a pattern rewritten into several.
 type re2Alt struct {
-	re     *regexp.Regexp
+	re     *goRE
 	groups []int // Python group of each RE2 group
 }
 
@@ -128,8 +127,8 @@ func (r *Regexp) compileRewritten(pattern string) {
 				alts = nil
 				break
 			}
-			re, err := regexp.Compile(tr.goExpr)
-			if err != nil || re.NumSubexp() != len(a.groups)-1 {
+			re, err := compileGo(tr.goExpr)
+			if err != nil || re.numSubexp() != len(a.groups)-1 {
 				return
 			}
 			alts = append(alts, re2Alt{re, a.groups})
@@ -258,13 +257,13 @@ func (r *Regexp) MatchString(s string) (bool, error) {
 	if !r.useNet(s) {
 		if r.alts != nil {
 			for _, a := range r.alts {
-				if a.re.MatchString(s) {
+				if a.re.match(s) {
 					return true, nil
 				}
 			}
 			return false, nil
 		}
-		return r.re2.MatchString(s), nil
+		return r.re2.match(s), nil
 	}
 	m, err := r.netMatch(r.net, s, 0)
 	if m == nil {
@@ -280,17 +279,17 @@ func (r *Regexp) MatchString(s string) (bool, error) {
 // A non-matching RE2 search does not allocate.
 func (r *Regexp) FindIndex(s string, dst []int) ([]int, error) {
 	if !r.useNet(s) {
-		// regexp allocates the result only on a match: a miss costs
-		// nothing, a hit one slice (copied to dst so callers can reuse it).
+		// a miss costs no allocation, a hit at most one (dst grown)
 		if r.alts != nil {
 			return r.findAlts(s, dst), nil
 		}
-		loc := r.re2.FindStringSubmatchIndex(s)
+		if r.groupMap == nil {
+			return r.re2.find(s, dst), nil
+		}
+		var buf [stackCaps]int
+		loc := r.re2.find(s, buf[:0])
 		if loc == nil {
 			return nil, nil
-		}
-		if r.groupMap == nil {
-			return append(dst[:0], loc...), nil
 		}
 		return r.remap(loc, r.groupMap, dst), nil
 	}
@@ -322,12 +321,13 @@ func (r *Regexp) remap(loc, groups, dst []int) []int {
 // match is the leftmost of theirs, the first program's among those
 // starting at the same position (leftmost-first over the paths, in order).
 func (r *Regexp) findAlts(s string, dst []int) []int {
+	var bufs [2][stackCaps]int
 	var best []int
-	bi := -1
+	bi, cur := -1, 0
 	for i, a := range r.alts {
-		loc := a.re.FindStringSubmatchIndex(s)
+		loc := a.re.find(s, bufs[cur][:0])
 		if loc != nil && (best == nil || loc[0] < best[0]) {
-			best, bi = loc, i
+			best, bi, cur = loc, i, cur^1
 			if loc[0] == 0 {
 				break
 			}

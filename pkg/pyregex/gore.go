@@ -1,0 +1,80 @@
+package pyregex
+
+import (
+	"regexp"
+	"regexp/syntax"
+
+	"github.com/f2bd/f2bd/pkg/rematch"
+)
+
+// goRE is one RE2 program: Go's regexp, with rematch as its fast path
+// (same results; regexp answers when rematch gives up or does not take
+// the expression).
+type goRE struct {
+	re   *regexp.Regexp
+	fast *rematch.Prog // nil: regexp only
+}
+
+// compileGo compiles an RE2 expression.
+func compileGo(expr string) (*goRE, error) {
+	re, err := regexp.Compile(expr)
+	if err != nil {
+		return nil, err
+	}
+	g := &goRE{re: re}
+	if tree, err := syntax.Parse(expr, syntax.Perl); err == nil {
+		if p, err := rematch.Compile(tree); err == nil && p.NumCap() == 2*(re.NumSubexp()+1) {
+			g.fast = p
+		}
+	}
+	return g, nil
+}
+
+// stackCaps is the most capture slots found without allocating.
+const stackCaps = 64
+
+// find is regexp's FindStringSubmatchIndex with the result in dst (nil: no
+// match). A miss does not allocate; a hit allocates only when dst is too
+// small.
+func (g *goRE) find(s string, dst []int) []int {
+	if g.fast != nil {
+		n := g.fast.NumCap()
+		var buf [stackCaps]int
+		var caps []int
+		switch {
+		case cap(dst) >= n:
+			caps = dst[:n]
+		case n <= stackCaps:
+			caps = buf[:n]
+		default:
+			caps = make([]int, n)
+		}
+		found, decided := g.fast.Find(s, caps, rematch.Budget(s))
+		if decided {
+			if !found {
+				return nil
+			}
+			return append(dst[:0], caps...)
+		}
+	}
+	loc := g.re.FindStringSubmatchIndex(s)
+	if loc == nil {
+		return nil
+	}
+	return append(dst[:0], loc...)
+}
+
+// match is regexp's MatchString.
+func (g *goRE) match(s string) bool {
+	if g.fast != nil && g.fast.NumCap() <= stackCaps {
+		var buf [stackCaps]int
+		found, decided := g.fast.Find(s, buf[:g.fast.NumCap()], rematch.Budget(s))
+		if decided {
+			return found
+		}
+	}
+	return g.re.MatchString(s)
+}
+
+// numSubexp is the number of groups.
+func (g *goRE) numSubexp() int { return g.re.NumSubexp() }

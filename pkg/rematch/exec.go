@@ -1,0 +1,342 @@
+package rematch
+
+import (
+	"regexp/syntax"
+	"strings"
+	"unicode/utf8"
+)
+
+// Find searches s for the leftmost match, preferring alternatives and
+// repetitions as Go's regexp does (leftmost-first), and writes the match's
+// capture offsets into caps (len NumCap(); -1 for groups that did not take
+// part), as regexp.FindStringSubmatchIndex returns them.
+//
+// budget bounds the work (steps of the walk); when it runs out, Find
+// gives up: decided is false and the caller must ask regexp instead.
+// Otherwise found says whether there is a match.
+func (p *Prog) Find(s string, caps []int, budget int) (found, decided bool) {
+	for i := range caps {
+		caps[i] = -1
+	}
+	m := machine{s: s, caps: caps, steps: budget}
+	if p.anchored {
+		caps[0] = 0
+		found = m.run(p.start, 0)
+		return found, m.steps >= 0
+	}
+	for pos := 0; pos <= len(s); {
+		if p.prefix != "" {
+			i := strings.Index(s[pos:], p.prefix)
+			if i < 0 {
+				break
+			}
+			pos += i
+		}
+		caps[0] = pos
+		if m.try(p.start, pos) {
+			return true, true
+		}
+		if m.steps < 0 {
+			return false, false
+		}
+		if pos == len(s) {
+			break
+		}
+		if s[pos] < utf8.RuneSelf {
+			pos++
+		} else {
+			_, w := utf8.DecodeRuneInString(s[pos:])
+			pos += w
+		}
+	}
+	caps[0] = -1
+	return false, m.steps >= 0
+}
+
+// Budget is a step budget for Find proportional to the subject: enough
+// for the expressions of log filters on ordinary lines many times over.
+func Budget(s string) int { return 2000 + 64*len(s) }
+
+// machine is the state of one Find.
+type machine struct {
+	s     string
+	caps  []int
+	steps int // left; below zero: gave up
+	// trail[:ntrail] holds (slot, old offset) pairs of the captures set
+	// on the current path, so that a failed path can restore them (undo).
+	// A path that sets more captures than it holds gives up (to regexp).
+	trail  [48]int
+	ntrail int
+}
+
+// undo restores the captures set since the trail had length mark.
+func (m *machine) undo(mark int) {
+	for i := m.ntrail - 2; i >= mark; i -= 2 {
+		m.caps[m.trail[i]] = m.trail[i+1]
+	}
+	m.ntrail = mark
+}
+
+// try is run that leaves the captures as they were when it fails.
+func (m *machine) try(n *node, pos int) bool {
+	mark := m.ntrail
+	if m.run(n, pos) {
+		return true
+	}
+	m.undo(mark)
+	return false
+}
+
+// run reports whether the graph from n matches s from pos on, trying the
+// paths in order of preference; the first complete one wins and leaves its
+// captures in caps. A failed run may leave captures changed: callers that
+// go on use try.
+func (m *machine) run(n *node, pos int) bool {
+	s := m.s
+	for {
+		m.steps--
+		if m.steps < 0 {
+			return false
+		}
+		switch n.op {
+		case opMatch:
+			m.caps[1] = pos
+			return true
+		case opFail:
+			return false
+		case opLit:
+			if !strings.HasPrefix(s[pos:], n.str) {
+				return false
+			}
+			pos += len(n.str)
+			n = n.next
+		case opClass:
+			if pos >= len(s) {
+				return false
+			}
+			if c := s[pos]; c < utf8.RuneSelf {
+				if !n.cls.hasASCII(c) {
+					return false
+				}
+				pos++
+			} else {
+				r, w := utf8.DecodeRuneInString(s[pos:])
+				if !n.cls.has(r) {
+					return false
+				}
+				pos += w
+			}
+			n = n.next
+		case opEmpty:
+			if !m.assert(n.empty, pos) {
+				return false
+			}
+			n = n.next
+		case opCap:
+			if m.ntrail == len(m.trail) {
+				m.steps = -1
+				return false
+			}
+			m.trail[m.ntrail], m.trail[m.ntrail+1] = n.idx, m.caps[n.idx]
+			m.ntrail += 2
+			m.caps[n.idx] = pos
+			n = n.next
+		case opAlt:
+			last := len(n.alts) - 1
+			for _, a := range n.alts[:last] {
+				if !a.first.may(m.s, pos) {
+					continue
+				}
+				if m.try(a, pos) {
+					return true
+				}
+				if m.steps < 0 {
+					return false
+				}
+			}
+			n = n.alts[last]
+		case opStar:
+			if n.greedy {
+				if n.body.first.may(s, pos) && m.try(n.body, pos) {
+					return true
+				}
+				if m.steps < 0 {
+					return false
+				}
+				n = n.next
+			} else {
+				if n.next.first.may(s, pos) && m.try(n.next, pos) {
+					return true
+				}
+				if m.steps < 0 {
+					return false
+				}
+				n = n.body
+			}
+		case opLoop:
+			if n.greedy {
+				return m.greedyLoop(n, pos)
+			}
+			return m.lazyLoop(n, pos)
+		}
+	}
+}
+
+// one matches one rune of c at pos and returns the position after it (-1: none).
+func (m *machine) one(c *class, pos int) int {
+	s := m.s
+	if pos >= len(s) {
+		return -1
+	}
+	if b := s[pos]; b < utf8.RuneSelf {
+		if c.hasASCII(b) {
+			return pos + 1
+		}
+		return -1
+	}
+	r, w := utf8.DecodeRuneInString(s[pos:])
+	if c.has(r) {
+		return pos + w
+	}
+	return -1
+}
+
+// greedyLoop takes as many runes of the class as it may, then gives them
+// back one by one until the continuation matches.
+func (m *machine) greedyLoop(n *node, pos int) bool {
+	s := m.s
+	// ASCII runs first: one byte, one rune
+	lim := len(s)
+	if n.max >= 0 && pos+n.max < lim {
+		lim = pos + n.max
+	}
+	a0, a1 := n.cls.ascii[0], n.cls.ascii[1]
+	end := pos
+	for end < lim {
+		b := s[end]
+		if b < 64 {
+			if a0&(1<<b) == 0 {
+				break
+			}
+		} else if b < utf8.RuneSelf {
+			if a1&(1<<(b-64)) == 0 {
+				break
+			}
+		} else {
+			break
+		}
+		end++
+	}
+	count := end - pos
+	ascii := true
+	if end < len(s) && s[end] >= utf8.RuneSelf && (n.max < 0 || count < n.max) && len(n.cls.ranges) > 0 {
+		for (n.max < 0 || count < n.max) && end < len(s) {
+			q := m.one(n.cls, end)
+			if q < 0 {
+				break
+			}
+			ascii = ascii && q == end+1 && s[end] < utf8.RuneSelf
+			end = q
+			count++
+		}
+	}
+	m.steps -= count
+	if count < n.min || m.steps < 0 {
+		return false
+	}
+	if ascii {
+		for q := end; q >= pos+n.min; q-- {
+			if n.next.first.may(s, q) && m.try(n.next, q) {
+				return true
+			}
+			if m.steps < 0 {
+				return false
+			}
+		}
+		return false
+	}
+	// multi-byte runes: the ends of the runes taken, to give them back
+	ends := make([]int, 0, count+1)
+	for q, k := pos, 0; ; k++ {
+		ends = append(ends, q)
+		if k == count {
+			break
+		}
+		q = m.one(n.cls, q)
+	}
+	for k := count; k >= n.min; k-- {
+		q := ends[k]
+		if n.next.first.may(s, q) && m.try(n.next, q) {
+			return true
+		}
+		if m.steps < 0 {
+			return false
+		}
+	}
+	return false
+}
+
+// lazyLoop takes as few runes of the class as it must, then one more each
+// time the continuation fails.
+func (m *machine) lazyLoop(n *node, pos int) bool {
+	q := pos
+	for k := 0; k < n.min; k++ {
+		if q = m.one(n.cls, q); q < 0 {
+			return false
+		}
+	}
+	m.steps -= n.min
+	for count := n.min; ; count++ {
+		if n.next.first.may(m.s, q) && m.try(n.next, q) {
+			return true
+		}
+		if m.steps < 0 || (n.max >= 0 && count >= n.max) {
+			return false
+		}
+		if q = m.one(n.cls, q); q < 0 {
+			return false
+		}
+		m.steps--
+	}
+}
+
+// assert checks zero-width assertions at pos as Go's regexp does: from the
+// runes before and after pos (word characters are ASCII).
+func (m *machine) assert(op syntax.EmptyOp, pos int) bool {
+	s := m.s
+	before, after := -1, -1 // -1: text edge; else the byte (only ASCII bytes matter)
+	if pos > 0 {
+		before = int(s[pos-1])
+	}
+	if pos < len(s) {
+		after = int(s[pos])
+	}
+	if op&syntax.EmptyBeginText != 0 && before != -1 {
+		return false
+	}
+	if op&syntax.EmptyEndText != 0 && after != -1 {
+		return false
+	}
+	if op&syntax.EmptyBeginLine != 0 && before != -1 && before != '\n' {
+		return false
+	}
+	if op&syntax.EmptyEndLine != 0 && after != -1 && after != '\n' {
+		return false
+	}
+	if op&(syntax.EmptyWordBoundary|syntax.EmptyNoWordBoundary) != 0 {
+		boundary := isWord(before) != isWord(after)
+		if op&syntax.EmptyWordBoundary != 0 && !boundary {
+			return false
+		}
+		if op&syntax.EmptyNoWordBoundary != 0 && boundary {
+			return false
+		}
+	}
+	return true
+}
+
+// isWord is syntax.IsWordChar for a byte (-1: none); bytes of multi-byte
+// runes are never word characters, as their runes are not.
+func isWord(b int) bool {
+	return b >= 0 && b < utf8.RuneSelf && syntax.IsWordChar(rune(b))
+}

@@ -1,0 +1,287 @@
+package rematch
+
+import (
+	"errors"
+	"fmt"
+	"regexp/syntax"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+)
+
+// ErrUnsupported is returned (wrapped) by Compile for expressions the
+// matcher leaves to the regexp package: a repetition whose body can match
+// the empty string, and repetitions Simplify leaves in place.
+var ErrUnsupported = errors.New("rematch: unsupported expression")
+
+// op is what a node does.
+type op uint8
+
+const (
+	opMatch op = iota // the whole expression matched
+	opFail            // never matches (an empty class, syntax.OpNoMatch)
+	opLit             // the bytes of str
+	opClass           // one rune of cls
+	opLoop            // min..max runes of cls (max < 0: no limit), greedy or lazy
+	opAlt             // the alternatives in order
+	opStar            // body any number of times (body cannot match empty), greedy or lazy
+	opCap             // record the position in capture slot idx
+	opEmpty           // the zero-width assertions of empty
+)
+
+// node is one step of the compiled expression. Every node knows what
+// follows it (next), so matching is a walk over a graph: alternatives
+// share their continuation and a star's body leads back to the star.
+type node struct {
+	op     op
+	greedy bool
+	str    string // opLit
+	cls    *class // opClass, opLoop
+	min    int    // opLoop
+	max    int    // opLoop; < 0: unbounded
+	idx    int    // opCap
+	empty  syntax.EmptyOp
+	alts   []*node // opAlt
+	body   *node   // opStar
+	next   *node
+	// first is the set of bytes a match from this node can start with.
+	first firstSet
+}
+
+// Prog is a compiled expression. It is immutable and safe for concurrent use.
+type Prog struct {
+	start    *node
+	ncap     int  // capture slots (2 per group, group 0 included)
+	anchored bool // the expression starts with \A: only offset 0 is tried
+	prefix   string
+}
+
+// Compile compiles a parsed expression (syntax.Parse with the flags
+// regexp.Compile uses: syntax.Perl). Counted repetitions are read as
+// Simplify rewrites them for regexp, so Find gives regexp's results.
+func Compile(re *syntax.Regexp) (*Prog, error) {
+	p := &Prog{ncap: 2 * (re.MaxCap() + 1)}
+	c := compiler{}
+	start, err := c.compile(re, c.add(&node{op: opMatch}))
+	if err != nil {
+		return nil, err
+	}
+	p.start = start
+	c.firstSets()
+	// leading assertion / literal, past capture nodes
+	n := start
+	for n.op == opCap {
+		n = n.next
+	}
+	switch {
+	case n.op == opEmpty && n.empty&syntax.EmptyBeginText != 0:
+		p.anchored = true
+	case n.op == opLit:
+		p.prefix = n.str
+	}
+	return p, nil
+}
+
+// NumCap is the length of the slice Find fills: 2 per group, group 0 included.
+func (p *Prog) NumCap() int { return p.ncap }
+
+// compiler builds the graph and records its nodes.
+type compiler struct {
+	nodes []*node
+}
+
+// add records n and returns it.
+func (c *compiler) add(n *node) *node {
+	c.nodes = append(c.nodes, n)
+	return n
+}
+
+// compile returns the node that matches re and then continues with next.
+func (c *compiler) compile(re *syntax.Regexp, next *node) (*node, error) {
+	switch re.Op {
+	case syntax.OpNoMatch:
+		return c.add(&node{op: opFail}), nil
+	case syntax.OpEmptyMatch:
+		return next, nil
+	case syntax.OpLiteral:
+		if re.Flags&syntax.FoldCase != 0 {
+			n := next
+			for i := len(re.Rune) - 1; i >= 0; i-- {
+				n = c.add(&node{op: opClass, cls: foldClass(re.Rune[i]), next: n})
+			}
+			return n, nil
+		}
+		var b strings.Builder
+		for _, r := range re.Rune {
+			if r == utf8.RuneError || r < 0 || r > unicode.MaxRune || (r >= 0xD800 && r <= 0xDFFF) {
+				// U+FFFD also matches invalid input bytes: match runes, not bytes
+				n := next
+				for i := len(re.Rune) - 1; i >= 0; i-- {
+					n = c.add(&node{op: opClass, cls: newClass([]rune{re.Rune[i], re.Rune[i]}), next: n})
+				}
+				return n, nil
+			}
+			b.WriteRune(r)
+		}
+		if next.op == opLit {
+			return c.add(&node{op: opLit, str: b.String() + next.str, next: next.next}), nil
+		}
+		return c.add(&node{op: opLit, str: b.String(), next: next}), nil
+	case syntax.OpCharClass, syntax.OpAnyCharNotNL, syntax.OpAnyChar:
+		cls := classOf(re)
+		if cls == nil {
+			return c.add(&node{op: opFail}), nil
+		}
+		return c.add(&node{op: opClass, cls: cls, next: next}), nil
+	case syntax.OpBeginLine:
+		return c.add(&node{op: opEmpty, empty: syntax.EmptyBeginLine, next: next}), nil
+	case syntax.OpEndLine:
+		return c.add(&node{op: opEmpty, empty: syntax.EmptyEndLine, next: next}), nil
+	case syntax.OpBeginText:
+		return c.add(&node{op: opEmpty, empty: syntax.EmptyBeginText, next: next}), nil
+	case syntax.OpEndText:
+		return c.add(&node{op: opEmpty, empty: syntax.EmptyEndText, next: next}), nil
+	case syntax.OpWordBoundary:
+		return c.add(&node{op: opEmpty, empty: syntax.EmptyWordBoundary, next: next}), nil
+	case syntax.OpNoWordBoundary:
+		return c.add(&node{op: opEmpty, empty: syntax.EmptyNoWordBoundary, next: next}), nil
+	case syntax.OpCapture:
+		end := c.add(&node{op: opCap, idx: 2*re.Cap + 1, next: next})
+		body, err := c.compile(re.Sub[0], end)
+		if err != nil {
+			return nil, err
+		}
+		return c.add(&node{op: opCap, idx: 2 * re.Cap, next: body}), nil
+	case syntax.OpConcat:
+		n := next
+		for i := len(re.Sub) - 1; i >= 0; i-- {
+			var err error
+			if n, err = c.compile(re.Sub[i], n); err != nil {
+				return nil, err
+			}
+		}
+		return n, nil
+	case syntax.OpAlternate:
+		alt := c.add(&node{op: opAlt})
+		for _, sub := range re.Sub {
+			n, err := c.compile(sub, next)
+			if err != nil {
+				return nil, err
+			}
+			alt.alts = append(alt.alts, n)
+		}
+		return alt, nil
+	case syntax.OpStar, syntax.OpPlus, syntax.OpQuest, syntax.OpRepeat:
+		return c.repeat(re, next)
+	}
+	return nil, fmt.Errorf("%w: %s", ErrUnsupported, re.Op)
+}
+
+// repeat compiles x*, x+, x? and x{n,m} as regexp/syntax's Simplify
+// rewrites them (x{2,4} is xx(x(x)?)?, x{2,} is xx+, a repetition of the
+// same repetition is that one), without unrolling repetitions of a single
+// rune: those are one loop node.
+func (c *compiler) repeat(re *syntax.Regexp, next *node) (*node, error) {
+	sub := re.Sub[0]
+	greedy := re.Flags&syntax.NonGreedy == 0
+	lo, hi := 0, -1
+	switch re.Op {
+	case syntax.OpPlus:
+		lo = 1
+	case syntax.OpQuest:
+		hi = 1
+	case syntax.OpRepeat:
+		lo, hi = re.Min, re.Max
+	}
+	if sub.Op == syntax.OpEmptyMatch || hi == 0 {
+		return next, nil
+	}
+	if re.Op != syntax.OpRepeat && sub.Op == re.Op && sub.Flags&syntax.NonGreedy == re.Flags&syntax.NonGreedy {
+		return c.compile(sub, next) // x** is x*
+	}
+	if cls := singleRune(sub); cls != nil {
+		return c.add(&node{op: opLoop, cls: cls, greedy: greedy, min: lo, max: hi, next: next}), nil
+	}
+	var err error
+	n := next
+	switch {
+	case hi < 0:
+		if canBeEmpty(sub) {
+			// Go's regexp gives such loops a meaning of its own (an
+			// empty iteration ends them): leave them to it.
+			return nil, fmt.Errorf("%w: repetition of %s, which can match empty", ErrUnsupported, sub)
+		}
+		star := c.add(&node{op: opStar, greedy: greedy, next: next})
+		if star.body, err = c.compile(sub, star); err != nil {
+			return nil, err
+		}
+		n = star
+	default:
+		// the optional copies, nested: x(x(x)?)?, each one skipped to next
+		for range hi - lo {
+			body, err := c.compile(sub, n)
+			if err != nil {
+				return nil, err
+			}
+			if greedy {
+				n = c.add(&node{op: opAlt, alts: []*node{body, next}})
+			} else {
+				n = c.add(&node{op: opAlt, alts: []*node{next, body}})
+			}
+		}
+	}
+	for range lo {
+		if n, err = c.compile(sub, n); err != nil {
+			return nil, err
+		}
+	}
+	return n, nil
+}
+
+// singleRune is the class of an expression that matches exactly one rune
+// (nil when it is not one).
+func singleRune(re *syntax.Regexp) *class {
+	switch re.Op {
+	case syntax.OpCharClass, syntax.OpAnyCharNotNL, syntax.OpAnyChar:
+		return classOf(re)
+	case syntax.OpLiteral:
+		if len(re.Rune) != 1 {
+			return nil
+		}
+		if re.Flags&syntax.FoldCase != 0 {
+			return foldClass(re.Rune[0])
+		}
+		return newClass([]rune{re.Rune[0], re.Rune[0]})
+	}
+	return nil
+}
+
+// canBeEmpty reports whether re can match the empty string.
+func canBeEmpty(re *syntax.Regexp) bool {
+	switch re.Op {
+	case syntax.OpLiteral:
+		return len(re.Rune) == 0
+	case syntax.OpCharClass, syntax.OpAnyCharNotNL, syntax.OpAnyChar, syntax.OpNoMatch:
+		return false
+	case syntax.OpPlus, syntax.OpCapture:
+		return canBeEmpty(re.Sub[0])
+	case syntax.OpRepeat:
+		return re.Min == 0 || canBeEmpty(re.Sub[0])
+	case syntax.OpConcat:
+		for _, s := range re.Sub {
+			if !canBeEmpty(s) {
+				return false
+			}
+		}
+		return true
+	case syntax.OpAlternate:
+		for _, s := range re.Sub {
+			if canBeEmpty(s) {
+				return true
+			}
+		}
+		return false
+	}
+	// empty match, assertions, star, quest
+	return true
+}
