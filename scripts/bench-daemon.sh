@@ -13,16 +13,19 @@
 # -ref LINES_PER_SEC prints the ratio to a reference (fail2ban-regex's
 # rate measured in the same run).
 #
-#   scripts/bench-daemon.sh [-n LINES] [-seed N] [-kind sshd|mixed] [-ref LINES_PER_SEC]
+# -profile FILE writes f2bd's CPU profile of the run to FILE (go tool pprof).
+#
+#   scripts/bench-daemon.sh [-n LINES] [-seed N] [-kind sshd|mixed] [-ref LINES_PER_SEC] [-profile FILE]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-n=1000000 seed=1 kind=sshd ref=
+n=1000000 seed=1 kind=sshd ref= profile=
 while [ $# -gt 0 ]; do
 	case "$1" in
 	-n) n=$2; shift 2 ;;
 	-seed) seed=$2; shift 2 ;;
 	-kind) kind=$2; shift 2 ;;
 	-ref) ref=$2; shift 2 ;;
+	-profile) profile=$(realpath -m "$2"); shift 2 ;;
 	*) echo "bench-daemon.sh: unknown argument $1" >&2; exit 2 ;;
 	esac
 done
@@ -55,7 +58,7 @@ cp -r /etc/fail2ban "$tmp/fail2ban"
 } >"$tmp/fail2ban/jail.local"
 
 ip netns add "$ns"
-ip netns exec "$ns" "$tmp/f2bd" -c "$tmp/fail2ban" -s "$tmp/f2bd.sock" --state-dir "$tmp/state" 2>"$tmp/f2bd.log" &
+ip netns exec "$ns" "$tmp/f2bd" -c "$tmp/fail2ban" -s "$tmp/f2bd.sock" --state-dir "$tmp/state" ${profile:+--cpuprofile "$profile"} 2>"$tmp/f2bd.log" &
 pid=$!
 for _ in $(seq 100); do
 	"$tmp/f2bctl" -s "$tmp/f2bd.sock" ping >/dev/null 2>&1 && break
@@ -70,6 +73,9 @@ want=
 if [ "$kind" = sshd ]; then
 	want=$("$tmp/f2bctl" regex --json "$tmp/src.log" /etc/fail2ban/filter.d/sshd.conf | grep -c '"fid"' || true)
 fi
+# cpu: f2bd's user+system CPU time so far, in clock ticks.
+cpu() { awk '{ print $14 + $15 }' "/proc/$pid/stat"; }
+cpu0=$(cpu)
 t0=$(date +%s%N)
 cat "$tmp/src.log" >>"$tmp/auth.log"
 last=-1 still=0 got=0 t1=$t0
@@ -86,11 +92,15 @@ while :; do
 	sleep 0.05
 done
 rss=$(awk '/VmHWM/ { print $2 }' "/proc/$pid/status")
+cpu1=$(cpu)
 banned=$(sum "Total banned")
 secs=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", (b - a) / 1e9 }')
 rate=$(awk -v n="$n" -v s="$secs" 'BEGIN { print (s > 0 ? n / s : 0) }')
 printf 'f2bd daemon    %8.2f s %12.0f lines/s %8d kB peak RSS   %d jail(s): failures counted %d%s, bans decided %d\n' \
 	"$secs" "$rate" "$rss" "$(echo $jails | wc -w)" "$got" "${want:+ of $want}" "$banned"
+# CPU time per line depends less than the rate on what else the machine runs
+awk -v c="$((cpu1 - cpu0))" -v hz="$(getconf CLK_TCK)" -v n="$n" -v s="$secs" \
+	'BEGIN { printf "f2bd CPU time: %.2f s (%.2f us per line, %.2f cores busy)\n", c / hz, c / hz / n * 1e6, (s > 0 ? c / hz / s : 0) }'
 [ -n "$ref" ] && awk -v r="$rate" -v f="$ref" 'BEGIN { printf "ratio to fail2ban-regex in this run: %.1fx\n", r / f }'
 if [ -n "$want" ]; then
 	if [ "$got" != "$want" ]; then

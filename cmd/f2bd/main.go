@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"syscall"
 
 	"go.uber.org/zap"
@@ -30,10 +31,18 @@ func main() {
 	stateDir := flag.String("state-dir", "/var/lib/f2bd", "state `dir`ectory")
 	flag.Bool("f", true, "run in the foreground (always; accepted for fail2ban-server compatibility)")
 	debug := flag.Bool("debug", false, "log at debug level")
+	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the run to `file` (for benchmarks)")
 	flag.Parse()
 
 	log := newLogger(*debug)
 	defer log.Sync()
+	stopProfile := func() {}
+	if *cpuProfile != "" {
+		var err error
+		if stopProfile, err = startCPUProfile(*cpuProfile); err != nil {
+			log.Fatal("cpu profile", zap.Error(err))
+		}
+	}
 
 	explicit := false
 	flag.Visit(func(f *flag.Flag) { explicit = explicit || f.Name == "c" })
@@ -50,9 +59,26 @@ func main() {
 		StateDir: *stateDir,
 		Log:      log,
 	})
+	stopProfile()
 	if err != nil {
 		log.Fatal("f2bd", zap.Error(err))
 	}
+}
+
+// startCPUProfile writes a CPU profile to path until the returned stop.
+func startCPUProfile(path string) (stop func(), err error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		f.Close()
+	}, nil
 }
 
 // loadConfig reads dir, or the built-in default when dir is the default
