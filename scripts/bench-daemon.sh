@@ -14,6 +14,8 @@
 # rate measured in the same run).
 #
 # -profile FILE writes f2bd's CPU profile of the run to FILE (go tool pprof).
+# F2BD_GODEBUG is passed to f2bd as GODEBUG (e.g. gctrace=1), F2BD_LOG
+# names a file for f2bd's log (kept after the run).
 #
 #   scripts/bench-daemon.sh [-n LINES] [-seed N] [-kind sshd|mixed] [-ref LINES_PER_SEC] [-profile FILE]
 set -euo pipefail
@@ -58,7 +60,7 @@ cp -r /etc/fail2ban "$tmp/fail2ban"
 } >"$tmp/fail2ban/jail.local"
 
 ip netns add "$ns"
-ip netns exec "$ns" "$tmp/f2bd" -c "$tmp/fail2ban" -s "$tmp/f2bd.sock" --state-dir "$tmp/state" ${profile:+--cpuprofile "$profile"} 2>"$tmp/f2bd.log" &
+ip netns exec "$ns" env GODEBUG=${F2BD_GODEBUG:-} "$tmp/f2bd" -c "$tmp/fail2ban" -s "$tmp/f2bd.sock" --state-dir "$tmp/state" ${profile:+--cpuprofile "$profile"} 2>"${F2BD_LOG:-$tmp/f2bd.log}" &
 pid=$!
 for _ in $(seq 100); do
 	"$tmp/f2bctl" -s "$tmp/f2bd.sock" ping >/dev/null 2>&1 && break

@@ -60,60 +60,103 @@ func (r *running) sourceNames() []string {
 }
 
 // run is the jail's goroutine: it owns the jail's filter and counts, and
-// a pool of workers that match the lines of a batch in parallel. When ctx
+// a pool of workers that match the lines of batches. While the workers
+// match a batch, run counts the one before (see batchHandler). When ctx
 // is done it still handles every line its sources sent, until they close
 // r.lines, so that the positions they save are exact.
 func (r *running) run(ctx context.Context, b *banner) {
 	defer close(r.done)
-	pool := filter.NewPool(runtime.GOMAXPROCS(0) - 1)
+	pool := filter.NewPool(runtime.GOMAXPROCS(0))
 	defer pool.Close()
 	h := &batchHandler{r: r, b: b, pool: pool}
 	cleanup := time.NewTicker(time.Minute)
 	defer cleanup.Stop()
 	for {
+		var matched <-chan struct{} // the pending batch's matching is done
+		if h.pending != nil {
+			matched = h.pending.job.Done()
+		}
 		select {
 		case <-ctx.Done():
 			for ls := range r.lines {
-				h.handle(ctx, ls)
+				h.start(ctx, ls)
 			}
+			h.finish(ctx)
 			return
 		case <-cleanup.C:
 			r.j.Cleanup()
+		case <-matched:
+			h.finish(ctx)
 		case ls, ok := <-r.lines:
 			if !ok {
+				h.finish(ctx)
 				return
 			}
-			h.handle(ctx, ls)
+			h.start(ctx, ls)
 		}
 	}
 }
 
-// batchHandler runs batches through a jail, with buffers kept from one
-// batch to the next.
+// batchHandler runs batches through a jail as a pipeline of two: a batch
+// is started (dates on the jail's goroutine, matching on the workers), and
+// while it matches, the batch before is finished (counted, its bans queued
+// and its lines acknowledged) on the jail's goroutine. Two batches are in
+// hand at most; their buffers are kept from one batch to the next.
 type batchHandler struct {
-	r     *running
-	b     *banner
-	pool  *filter.Pool
-	items []filter.Item
-	ds    []ban.Decision
+	r       *running
+	b       *banner
+	pool    *filter.Pool
+	pending *pendingBatch // started, not finished
+	spare   *pendingBatch // buffers for the next batch
+	ds      []ban.Decision
 }
 
-// handle runs a batch of lines through the jail, queues the bans it
-// decides and then acknowledges the lines to their sources: once per run
-// of lines of the same source, with the last one's position.
-func (h *batchHandler) handle(ctx context.Context, ls []line) {
-	h.items = h.items[:0]
-	for i := range ls {
-		h.items = append(h.items, filter.Item{Line: ls[i].text, At: ls[i].t})
+// pendingBatch is a started batch: its lines and their items.
+type pendingBatch struct {
+	ls    []line
+	items []filter.Item
+	job   *filter.Job
+}
+
+// start begins a batch, then finishes the one before while it matches.
+func (h *batchHandler) start(ctx context.Context, ls []line) {
+	p := h.spare
+	if p == nil {
+		p = &pendingBatch{}
 	}
-	h.ds = h.r.j.Lines(h.items, h.pool, h.ds[:0])
+	h.spare = nil
+	p.items = p.items[:0]
+	for i := range ls {
+		p.items = append(p.items, filter.Item{Line: ls[i].text, At: ls[i].t})
+	}
+	p.ls = ls
+	p.job = h.r.j.Start(p.items, h.pool)
+	h.finish(ctx)
+	h.pending = p
+}
+
+// finish waits for the pending batch's matching, counts it, queues the
+// bans it decides and then acknowledges the lines to their sources: once
+// per run of lines of the same source, with the last one's position.
+func (h *batchHandler) finish(ctx context.Context) {
+	p := h.pending
+	if p == nil {
+		return
+	}
+	h.pending = nil
+	p.job.Wait()
+	h.ds = h.r.j.Finish(p.items, h.ds[:0])
 	for _, d := range h.ds {
 		h.b.decide(ctx, d)
 	}
 	clear(h.ds)
+	ls := p.ls
 	for i := range ls {
 		if a := ls[i].ack; a != nil && (i+1 == len(ls) || ls[i+1].ack != a) {
 			a.ack(&ls[i])
 		}
 	}
+	clear(p.items)
+	p.ls, p.job = nil, nil
+	h.spare = p
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unsafe"
 )
@@ -324,33 +325,50 @@ func (f *Filter) finish(it *Item) ([]Failure, error) {
 const minChunk = 32
 
 // Pool runs the match stage of batches on worker goroutines, each with
-// scratch buffers of its own; the goroutine that calls Batch works on a
-// part too. A Pool serves one caller goroutine at a time (a jail's).
+// scratch buffers of its own. A Pool serves one caller goroutine at a time
+// (a jail's).
 type Pool struct {
 	work    chan poolTask
 	workers int
 	own     Scratch
 	wg      sync.WaitGroup
-	done    sync.WaitGroup // the current batch's parts
 }
 
 // poolTask is one part of a batch for a worker.
 type poolTask struct {
 	f     *Filter
 	items []Item
-	done  *sync.WaitGroup
+	job   *Job
 }
 
-// NewPool starts workers worker goroutines (none: Batch matches on the
-// caller's goroutine alone). Close stops them.
+// Job is the match stage of one batch running on a Pool's workers.
+type Job struct {
+	left atomic.Int32 // parts not done yet
+	done chan struct{}
+}
+
+// Done is closed once every item of the batch is matched.
+func (j *Job) Done() <-chan struct{} { return j.done }
+
+// Wait returns once every item of the batch is matched.
+func (j *Job) Wait() { <-j.done }
+
+func (j *Job) partDone() {
+	if j.left.Add(-1) == 0 {
+		close(j.done)
+	}
+}
+
+// NewPool starts workers worker goroutines (none: batches are matched on
+// the caller's goroutine alone). Close stops them.
 func NewPool(workers int) *Pool {
-	p := &Pool{work: make(chan poolTask, max(workers, 1)), workers: max(workers, 0)}
+	p := &Pool{work: make(chan poolTask, max(workers, 1)*4), workers: max(workers, 0)}
 	for range p.workers {
 		p.wg.Go(func() {
 			var s Scratch
 			for t := range p.work {
 				t.f.Match(t.items, &s)
-				t.done.Done()
+				t.job.partDone()
 			}
 		})
 	}
@@ -364,9 +382,10 @@ func (p *Pool) Close() {
 }
 
 // Batch runs the dates and match stages over items, in order for the
-// dates and spread over the pool's workers for the matching; the caller
-// then calls f.Finish on each item in order. It must be called from the
-// Filter's goroutine; a nil Pool matches on that goroutine alone.
+// dates and spread over the pool's workers and the calling goroutine for
+// the matching; the caller then calls f.Finish on each item in order. It
+// must be called from the Filter's goroutine; a nil Pool matches on that
+// goroutine alone.
 func (f *Filter) Batch(items []Item, p *Pool) {
 	f.Dates(items)
 	if p == nil {
@@ -380,10 +399,40 @@ func (f *Filter) Batch(items []Item, p *Pool) {
 		return
 	}
 	size := (len(items) + parts - 1) / parts
-	p.done.Add(parts - 1)
-	for k := 1; k < parts; k++ {
-		p.work <- poolTask{f: f, items: items[min(k*size, len(items)):min((k+1)*size, len(items))], done: &p.done}
-	}
+	job := p.start(f, items[min(size, len(items)):], parts-1)
 	f.Match(items[:size], &p.own)
-	p.done.Wait()
+	job.Wait()
+}
+
+// Start runs the dates stage over items on the calling goroutine (the
+// Filter's) and hands their match stage to the pool's workers, so that the
+// caller can finish an earlier batch meanwhile; once the returned Job is
+// done, the caller calls f.Finish on each item in order. A pool without
+// workers (or a nil one) matches before Start returns.
+func (f *Filter) Start(items []Item, p *Pool) *Job {
+	f.Dates(items)
+	if p == nil || p.workers == 0 || !f.splits() || len(items) == 0 {
+		var s *Scratch
+		if p != nil {
+			s = &p.own
+		} else {
+			s = new(Scratch)
+		}
+		f.Match(items, s)
+		j := &Job{done: make(chan struct{})}
+		close(j.done)
+		return j
+	}
+	return p.start(f, items, min(p.workers, max(len(items)/minChunk, 1)))
+}
+
+// start hands items to parts workers, in parts of about equal size.
+func (p *Pool) start(f *Filter, items []Item, parts int) *Job {
+	j := &Job{done: make(chan struct{})}
+	size := (len(items) + parts - 1) / parts
+	j.left.Store(int32((len(items) + size - 1) / size))
+	for k := 0; k*size < len(items); k++ {
+		p.work <- poolTask{f: f, items: items[k*size : min((k+1)*size, len(items))], job: j}
+	}
+	return j
 }

@@ -169,12 +169,19 @@ func (j *Jail) Stats() Stats {
 	}
 }
 
-// Lines runs a batch of lines through the jail, in order, as Line (LineAt
-// for items with At) would one by one, and appends the decisions to out.
-// The lines' matching is spread over p's workers (nil: this goroutine
-// alone); the counting stays on the calling goroutine.
-func (j *Jail) Lines(items []filter.Item, p *filter.Pool, out []ban.Decision) []ban.Decision {
-	j.filter.Batch(items, p)
+// Start begins a batch of lines: their dates are found on the calling
+// goroutine (the jail's) and their matching runs on p's workers, so that
+// the caller can Finish the batch before meanwhile. Finish counts the
+// batch once the returned job is done; batches are finished in the order
+// they were started.
+func (j *Jail) Start(items []filter.Item, p *filter.Pool) *filter.Job {
+	return j.filter.Start(items, p)
+}
+
+// Finish counts a started batch whose job is done, in order, as Line
+// (LineAt for items with At) would one by one, and appends the decisions
+// to out.
+func (j *Jail) Finish(items []filter.Item, out []ban.Decision) []ban.Decision {
 	for i := range items {
 		fail, ok := j.filter.Finish(&items[i])
 		if !ok || fail.NoFail {
@@ -185,4 +192,13 @@ func (j *Jail) Lines(items []filter.Item, p *filter.Pool, out []ban.Decision) []
 		}
 	}
 	return out
+}
+
+// Lines runs a batch of lines through the jail, in order, as Line (LineAt
+// for items with At) would one by one, and appends the decisions to out.
+// The lines' matching is spread over p's workers (nil: this goroutine
+// alone); the counting stays on the calling goroutine.
+func (j *Jail) Lines(items []filter.Item, p *filter.Pool, out []ban.Decision) []ban.Decision {
+	j.filter.Batch(items, p)
+	return j.Finish(items, out)
 }
