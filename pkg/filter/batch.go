@@ -44,7 +44,7 @@ type Item struct {
 	whole      bool  // the filter does not split: finish runs the line whole
 	hit        bool  // a failregex decides the line
 	regex      int   // which
-	g          map[string]string
+	g          groupSet
 	matched    []string
 }
 
@@ -72,7 +72,7 @@ func (f *Filter) Dates(items []Item) {
 	}
 	for i := range items {
 		it := &items[i]
-		it.whole, it.hit, it.g, it.matched, it.err = false, false, nil, nil, nil
+		it.whole, it.hit, it.g, it.matched, it.err = false, false, groupSet{}, nil, nil
 		it.now = f.now()
 		it.date, it.cutS, it.cutE, it.err = f.dateOf(it.Line, it.At, !it.At.IsZero(), it.now)
 	}
@@ -100,7 +100,7 @@ func (f *Filter) Finish(it *Item) (Failure, bool) {
 		res, _ = f.finish(it)
 	}
 	// the item's references go with the line
-	it.g, it.matched, it.Line = nil, nil, ""
+	it.g, it.matched, it.Line = groupSet{}, nil, ""
 	for _, r := range res {
 		if !r.NoFail && !r.Pending {
 			return r, true
@@ -250,14 +250,9 @@ func (f *Filter) match(it *Item, s *Scratch) {
 		s.lines = append(s.lines[:0], rest...)
 		buf = ""
 		if hasPre {
-			f.addPrefGroups(g, r, s.preIdx, owned)
+			f.addPrefGroups(&g, r, s.preIdx, owned)
 		}
-		_, hasMLFID := g["mlfid"]
-		_, hasIP4 := g["ip4"]
-		_, hasIP6 := g["ip6"]
-		_, hasDNS := g["dns"]
-		_, hasFID := g["fid"]
-		if !hasMLFID && !hasIP4 && !hasIP6 && !hasDNS && !hasFID {
+		if !g.has("mlfid") && !g.has("ip4") && !g.has("ip6") && !g.has("dns") && !g.has("fid") {
 			errs = append(errs, fmt.Errorf("failregex[%d]: no failure id in %q", i, buf))
 			continue
 		}
@@ -273,45 +268,20 @@ func (f *Filter) finish(it *Item) ([]Failure, error) {
 	}
 	i, g, line, date, now := it.regex, it.g, it.Line, it.date, it.now
 	fail := &entry{g: g}
-	mlfid, hasMLFID := g["mlfid"]
+	mlfid, hasMLFID := g.get("mlfid")
 	if hasMLFID {
 		fail = f.mlfid.merge(mlfid, fail, it.matched, now)
-		if truthy(fail.g["nofail"]) {
+		if truthy(fail.g.val("nofail")) {
 			return nil, it.err
 		}
 	} else {
 		fail.matches = it.matched
 	}
-	fid, hasFID := fail.g["fid"]
-	var ip, cidr string
-	hasIP, rawPath, norm := false, true, !f.raw
-	for _, k := range []string{"ip4", "ip6"} {
-		if v, ok := fail.g[k]; ok {
-			ip, cidr, hasIP, norm = v, fail.g["cidr"], true, true
-			break
-		}
-	}
-	if !hasIP {
-		if v, ok := fail.g["dns"]; ok {
-			ip, hasIP, rawPath, norm = v, true, f.raw, false
-		} else if hasFID {
-			ip, hasIP = fid, true
-		}
-	}
-	if !hasIP {
+	ids, found := f.failureIDs(&fail.g)
+	if !found {
 		// F-MLFID known but no failure id yet: pending
-		fail.g["mlfpending"] = "1"
+		fail.g.set("mlfpending", "1")
 		return nil, it.err
-	}
-	var ids []string
-	switch {
-	case rawPath && hasFID && fid != ip:
-		fail.g["ip"] = normID(ip, cidr, norm)
-		ids = []string{normID(fid, "", !f.raw)}
-	case rawPath:
-		ids = []string{normID(ip, cidr, norm)}
-	default:
-		ids = f.textToIP(ip)
 	}
 	var out []Failure
 	for _, id := range ids {

@@ -99,6 +99,9 @@ type Filter struct {
 	mask []uint64
 	// wasIgnored: an ignoreregex matched on the last line.
 	wasIgnored bool
+	// extra is the room a match's groupSet gets for groups added after
+	// the match (the prefregex's, alternatives, bookkeeping).
+	extra int
 }
 
 // New compiles the filter. Errors name the option that failed, e.g. "failregex[3]: ...".
@@ -182,6 +185,10 @@ func New(o Options) (*Filter, error) {
 			return nil, err
 		}
 		f.ignore = append(f.ignore, r)
+	}
+	f.extra = 3
+	if f.pref != nil {
+		f.extra += f.pref.NumSubexp()
 	}
 	f.mlfid = newMLFIDCache(o.MLFIDMax, o.MLFIDTTL)
 	f.pre = newPrefilter(f.fail)
@@ -515,57 +522,32 @@ func (f *Filter) run(line string, at time.Time, known bool) ([]Failure, error) {
 			if f.max <= 1 {
 				base = owned
 			}
-			f.addPrefGroups(g, r, f.preIdx, base)
+			f.addPrefGroups(&g, r, f.preIdx, base)
 		}
 		fail := &entry{g: g}
-		mlfid, hasMLFID := g["mlfid"]
+		mlfid, hasMLFID := g.get("mlfid")
 		if hasMLFID {
 			fail = f.mlfid.merge(mlfid, fail, matched, now)
-			if truthy(fail.g["nofail"]) && !f.checkAll {
+			if truthy(fail.g.val("nofail")) && !f.checkAll {
 				return out, errors.Join(errs...)
 			}
 		} else {
 			fail.matches = matched
 		}
-		fid, hasFID := fail.g["fid"]
-		var ip, cidr string
-		hasIP, rawPath, norm := false, true, !f.raw
-		for _, k := range []string{"ip4", "ip6"} {
-			if v, ok := fail.g[k]; ok {
-				ip, cidr, hasIP, norm = v, fail.g["cidr"], true, true
-				break
-			}
+		ids, found := f.failureIDs(&fail.g)
+		if !found && !hasMLFID {
+			errs = append(errs, fmt.Errorf("failregex[%d]: no failure id in %q", i, buf))
+			continue
 		}
-		if !hasIP {
-			if v, ok := fail.g["dns"]; ok {
-				ip, hasIP, rawPath, norm = v, true, f.raw, false
-			} else if hasFID {
-				ip, hasIP = fid, true
-			} else if !hasMLFID {
-				errs = append(errs, fmt.Errorf("failregex[%d]: no failure id in %q", i, buf))
-				continue
-			}
-		}
-		if !hasIP {
+		if !found {
 			// F-MLFID known but no failure id yet: pending
-			fail.g["mlfpending"] = "1"
+			fail.g.set("mlfpending", "1")
 			if !f.checkAll {
 				return out, errors.Join(errs...)
 			}
 			out = append(out, f.failure(fail, line, date, i, ""))
 			out[len(out)-1].Pending = true
 			continue
-		}
-		var ids []string
-		switch {
-		case rawPath && hasFID && fid != ip:
-			// complex failure id: the address is kept as group "ip"
-			fail.g["ip"] = normID(ip, cidr, norm)
-			ids = []string{normID(fid, "", !f.raw)}
-		case rawPath:
-			ids = []string{normID(ip, cidr, norm)}
-		default:
-			ids = f.textToIP(ip)
 		}
 		for _, id := range ids {
 			out = append(out, f.failure(fail, line, date, i, id))
@@ -609,6 +591,42 @@ func (f *Filter) recentDate(now time.Time) time.Time {
 		return f.lastDate
 	}
 	return now
+}
+
+// failureIDs returns the failure ids of a match's groups: its address
+// (ip4/ip6, masked by cidr), else its host name (read as an address or
+// resolved, unless raw), else its F-ID; with both an F-ID and an address,
+// the F-ID, the address being kept as group "ip". found is false when the
+// groups hold no id.
+func (f *Filter) failureIDs(g *groupSet) (ids []string, found bool) {
+	fid, hasFID := g.get("fid")
+	var ip, cidr string
+	hasIP, rawPath, norm := false, true, !f.raw
+	for _, k := range [...]string{"ip4", "ip6"} {
+		if v, ok := g.get(k); ok {
+			ip, cidr, hasIP, norm = v, g.val("cidr"), true, true
+			break
+		}
+	}
+	if !hasIP {
+		if v, ok := g.get("dns"); ok {
+			ip, hasIP, rawPath, norm = v, true, f.raw, false
+		} else if hasFID {
+			ip, hasIP = fid, true
+		}
+	}
+	if !hasIP {
+		return nil, false
+	}
+	switch {
+	case rawPath && hasFID && fid != ip:
+		// complex failure id: the address is kept as group "ip"
+		g.set("ip", normID(ip, cidr, norm))
+		return []string{normID(fid, "", !f.raw)}, true
+	case rawPath:
+		return []string{normID(ip, cidr, norm)}, true
+	}
+	return f.textToIP(ip), true
 }
 
 // textToIP is fail2ban's DNSUtils.textToIp: the address written in a host
@@ -686,13 +704,7 @@ func normID(s, cidr string, norm bool) string {
 }
 
 func (f *Filter) failure(e *entry, line string, date time.Time, i int, id string) Failure {
-	g := make(map[string]string, len(e.g))
-	for k, v := range e.g {
-		if !strings.HasPrefix(k, "mlf") && k != "nofail" {
-			g[k] = v
-		}
-	}
-	fl := Failure{ID: id, Time: date, NoFail: truthy(e.g["nofail"]), Groups: g, Line: line, Regex: i,
+	fl := Failure{ID: id, Time: date, NoFail: truthy(e.g.val("nofail")), Groups: e.g.public(), Line: line, Regex: i,
 		Matches: append([]string(nil), e.matches...)}
 	if a, err := netip.ParseAddr(id); err == nil && a.Zone() == "" {
 		fl.Addr = a.Unmap()
@@ -704,20 +716,20 @@ func (f *Filter) failure(e *entry, line string, date time.Time, i int, id string
 	return fl
 }
 
-// failGroups is the group map of failregex i's match at loc in buf, with
+// failGroups is the groups of failregex i's match at loc in buf, with
 // the alternative user groups filled in. When buf is the end of owned from
 // failOff on, the values are cut from owned (one copy for the whole line).
-func (f *Filter) failGroups(i int, buf string, loc []int, owned string, failOff int) map[string]string {
+func (f *Filter) failGroups(i int, buf string, loc []int, owned string, failOff int) groupSet {
 	r := f.fail[i]
-	var g map[string]string
+	var g groupSet
 	if failOff >= 0 && len(buf) == len(owned)-failOff {
-		g = groups(r, buf, loc, owned, failOff)
+		g = groups(r, buf, loc, owned, failOff, f.extra)
 	} else {
-		g = groups(r, buf, loc, "", 0)
+		g = groups(r, buf, loc, "", 0, f.extra)
 	}
 	for _, a := range f.altsOf[i] {
-		if v := g[a[0]]; v != "" && g[a[1]] == "" {
-			g[a[1]] = v
+		if v := g.val(a[0]); v != "" && g.val(a[1]) == "" {
+			g.set(a[1], v)
 		}
 	}
 	return g
@@ -725,10 +737,10 @@ func (f *Filter) failGroups(i int, buf string, loc []int, owned string, failOff 
 
 // addPrefGroups adds the prefregex's groups (at preIdx in base), all but
 // its content, that failregex r does not have itself.
-func (f *Filter) addPrefGroups(g map[string]string, r *pyregex.Regexp, preIdx []int, base string) {
+func (f *Filter) addPrefGroups(g *groupSet, r *pyregex.Regexp, preIdx []int, base string) {
 	for j, name := range f.pref.SubexpNames() {
 		if name != "" && name != "content" && preIdx[2*j] >= 0 && r.SubexpIndex(name) < 0 {
-			g[name] = base[preIdx[2*j]:preIdx[2*j+1]]
+			g.set(name, base[preIdx[2*j]:preIdx[2*j+1]])
 		}
 	}
 }
@@ -747,19 +759,27 @@ func (f *Filter) ignored(buf string) (bool, error) {
 	return false, nil
 }
 
-// groups returns the named groups that took part in the match on s. When
-// base is set, s is base[off:] (base owned, s may alias a scratch buffer)
-// and the values are cut from base; else they are copied out of s.
-func groups(r *pyregex.Regexp, s string, loc []int, base string, off int) map[string]string {
-	g := make(map[string]string, 8)
-	for i, n := range r.SubexpNames() {
-		if n == "" || loc[2*i] < 0 {
+// groups returns the named groups that took part in the match on s, with
+// room for extra more. When base is set, s is base[off:] (base owned, s may
+// alias a scratch buffer) and the values are cut from base; else they are
+// copied out of s.
+func groups(r *pyregex.Regexp, s string, loc []int, base string, off, extra int) groupSet {
+	names := r.SubexpNames()
+	n := 0
+	for i, name := range names {
+		if name != "" && loc[2*i] >= 0 {
+			n++
+		}
+	}
+	g := groupSet{kv: make([]groupKV, 0, n+extra)}
+	for i, name := range names {
+		if name == "" || loc[2*i] < 0 {
 			continue
 		}
 		if base != "" {
-			g[n] = base[off+loc[2*i] : off+loc[2*i+1]]
+			g.kv = append(g.kv, groupKV{name, base[off+loc[2*i] : off+loc[2*i+1]]})
 		} else {
-			g[n] = strings.Clone(s[loc[2*i]:loc[2*i+1]])
+			g.kv = append(g.kv, groupKV{name, strings.Clone(s[loc[2*i]:loc[2*i+1]])})
 		}
 	}
 	return g

@@ -5,7 +5,7 @@ import "time"
 // entry is the data of one failure: its groups, its matched lines and,
 // for F-MLFID connections, every user seen.
 type entry struct {
-	g       map[string]string
+	g       groupSet
 	users   map[string]struct{}
 	matches []string
 	// nofailMatches are lines matched while the connection was in a
@@ -53,12 +53,6 @@ func (e *entry) addUser(u string) int {
 	return len(e.users)
 }
 
-func pop(g map[string]string, k string) string {
-	v := g[k]
-	delete(g, k)
-	return v
-}
-
 // merge folds the current match cur (whose matched lines are matched) into
 // the cached data of id and returns the merged failure (the cached entry
 // while the id is cached), following fail2ban's rules: F-MLFGAINED and
@@ -66,15 +60,15 @@ func pop(g map[string]string, k string) string {
 // resets, F-MLFFORGET drops the cached connection.
 func (c *mlfidCache) merge(id string, cur *entry, matched []string, now time.Time) *entry {
 	st := 0
-	if v := cur.g["mlfgained"]; truthy(v) {
+	if v := cur.g.val("mlfgained"); truthy(v) {
 		st |= mlNoFailG
-		if !truthy(cur.g["nofail"]) {
-			cur.g["nofail"] = v
+		if !truthy(cur.g.val("nofail")) {
+			cur.g.set("nofail", v)
 		}
-	} else if truthy(cur.g["nofail"]) {
+	} else if truthy(cur.g.val("nofail")) {
 		st |= mlNoFail
 	}
-	if truthy(pop(cur.g, "mlfforget")) {
+	if truthy(cur.g.pop("mlfforget")) {
 		st |= mlForget
 	}
 	users := 0
@@ -86,36 +80,34 @@ func (c *mlfidCache) merge(id string, cur *entry, matched []string, now time.Tim
 		ok = false
 	}
 	if ok {
-		users = cached.addUser(cur.g["user"])
-		if truthy(pop(cached.g, "nofail")) {
+		users = cached.addUser(cur.g.val("user"))
+		if truthy(cached.g.pop("nofail")) {
 			st |= mlPrevNF
 		}
-		if truthy(pop(cached.g, "mlfgained")) {
+		if truthy(cached.g.pop("mlfgained")) {
 			st |= mlPrevNF
 		}
 		if st&mlGained != 0 {
-			delete(cached.g, "mlfpending")
+			cached.g.del("mlfpending")
 		}
-		if st&mlPrevNF == 0 && !truthy(cached.g["mlfpending"]) {
+		if st&mlPrevNF == 0 && !truthy(cached.g.val("mlfpending")) {
 			cached.matches = nil
 		}
-		for k, v := range cur.g {
-			cached.g[k] = v
-		}
+		cached.g.update(&cur.g)
 		cached.seen = now
 		fail = cached
 		if st&mlForget != 0 {
 			delete(c.m, id)
 		}
 	} else if st&mlForget == 0 {
-		users = cur.addUser(cur.g["user"])
+		users = cur.addUser(cur.g.val("user"))
 		cur.seen = now
 		c.set(id, cur, now)
 	}
-	if truthy(pop(fail.g, "mlfpending")) || users > 1 {
+	if truthy(fail.g.pop("mlfpending")) || users > 1 {
 		// pending failures or several users tried: not a no-failure any more
-		delete(fail.g, "nofail")
-		delete(fail.g, "mlfgained")
+		fail.g.del("nofail")
+		fail.g.del("mlfgained")
 		st &^= mlNoFailG
 	}
 	switch {
