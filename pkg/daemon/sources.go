@@ -167,9 +167,21 @@ func (s *sources) follow(ctx context.Context, r *running, path string, fromEnd, 
 	s.wg.Go(func() {
 		b := newBatcher(r, ctx.Done())
 		defer b.stop()
+		// lines are handed to the batcher in runs: at most gather at a
+		// time, and whenever the follower has read what there is
+		var run []line
+		handOn := func() {
+			b.add(run...)
+			run = run[:0]
+		}
+		opts.CaughtUp = handOn
 		err := tail.Follow(ctx, path, opts, func(tl tail.Line) {
-			b.add(line{text: tl.Text, ack: ff, pos: tl.Pos})
+			run = append(run, line{text: tl.Text, ack: ff, pos: tl.Pos})
+			if len(run) == gather {
+				handOn()
+			}
 		})
+		handOn()
 		if err != nil && ctx.Err() == nil {
 			log.Error("log file follower stopped", zap.String("file", path), zap.Error(err))
 		}

@@ -36,13 +36,16 @@ func newBatcher(r *running, giveUp <-chan struct{}) *batcher {
 	return b
 }
 
-// add appends l to the batch being gathered, waiting while that batch is
+// gather is the most lines a source hands to its batcher at once.
+const gather = 64
+
+// add appends ls to the batch being gathered, waiting while that batch is
 // full and the jail busy.
-func (b *batcher) add(l line) {
-	for {
+func (b *batcher) add(ls ...line) {
+	for len(ls) > 0 {
 		p := b.slot.Swap(nil)
 		if p == nil {
-			p = &lineBatch{lines: make([]line, 0, 16)}
+			p = &lineBatch{lines: make([]line, 0, max(16, len(ls)))}
 		} else if len(p.lines) >= maxLineBatch {
 			b.slot.Store(p)
 			b.signal()
@@ -53,10 +56,11 @@ func (b *batcher) add(l line) {
 				return
 			}
 		}
-		p.lines = append(p.lines, l)
+		n := min(len(ls), maxLineBatch-len(p.lines))
+		p.lines = append(p.lines, ls[:n]...)
+		ls = ls[n:]
 		b.slot.Store(p)
 		b.signal()
-		return
 	}
 }
 

@@ -86,6 +86,11 @@ type Options struct {
 	// OnError is told about errors that the follower retries (file
 	// missing, unreadable) and about lines it had to cut. It may be nil.
 	OnError func(error)
+	// CaughtUp, when set, is called on Follow's goroutine each time the
+	// follower stops reading a file for now (at its end, or on an error),
+	// before it waits for more: a caller gathering lines into batches
+	// hands them on then.
+	CaughtUp func()
 }
 
 // Follow reads path and calls fn for every complete line (without its
@@ -451,6 +456,9 @@ func (f *follower) drain(r *reader, current bool) error {
 // line's text and the offset just after it; it stops early when the
 // context is done.
 func (f *follower) readLines(r *reader, emit func(text string, end int64)) error {
+	if f.o.CaughtUp != nil {
+		defer f.o.CaughtUp()
+	}
 	n := 0
 	for f.ctx.Err() == nil {
 		if n++; n%256 == 0 && r == f.cur {

@@ -452,3 +452,50 @@ func TestRotationTorture(t *testing.T) {
 		}
 	}
 }
+
+// TestCaughtUpAfterEachBurst: CaughtUp is called once the lines written so
+// far are read, before the follower waits, so that a caller gathering
+// lines never holds back one that was written.
+func TestCaughtUpAfterEachBurst(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "log")
+	if err := os.WriteFile(path, []byte("a\nb\nc\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var seen []string
+	caught := make(chan int, 100) // lines seen at each CaughtUp
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	o := Options{CaughtUp: func() {
+		mu.Lock()
+		caught <- len(seen)
+		mu.Unlock()
+	}}
+	go Follow(ctx, path, o, func(l Line) {
+		mu.Lock()
+		seen = append(seen, l.Text)
+		mu.Unlock()
+	})
+	waitCaught := func(want int) {
+		t.Helper()
+		deadline := time.After(5 * time.Second)
+		for {
+			select {
+			case n := <-caught:
+				if n == want {
+					return
+				}
+			case <-deadline:
+				t.Fatalf("no CaughtUp after %d lines", want)
+			}
+		}
+	}
+	waitCaught(3)
+	f, err := os.OpenFile(path, os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	fmt.Fprint(f, "d\ne\n")
+	waitCaught(5)
+}
