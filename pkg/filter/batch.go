@@ -181,15 +181,6 @@ func (f *Filter) match(it *Item, s *Scratch) {
 			return
 		}
 	}
-	usePre := f.pre != nil
-	if usePre {
-		if len(s.mask) != f.pre.words {
-			s.mask = make([]uint64, f.pre.words)
-		}
-		if !f.pre.scan(buf, s.mask) {
-			return
-		}
-	}
 	hasPre := false
 	if f.pref != nil {
 		var loc []int
@@ -216,6 +207,19 @@ func (f *Filter) match(it *Item, s *Scratch) {
 			}
 			s.lines = append(s.lines[:0], c)
 			buf = ""
+		}
+	}
+	// the prefilter scans the text the failregexes search
+	usePre := f.pre != nil
+	if usePre {
+		if buf == "" {
+			buf = bufIn(s, s.lines)
+		}
+		if len(s.mask) != f.pre.words {
+			s.mask = make([]uint64, f.pre.words)
+		}
+		if !f.pre.scan(buf, s.mask) {
+			return
 		}
 	}
 

@@ -425,12 +425,12 @@ func (f *Filter) run(line string, at time.Time, known bool) ([]Failure, error) {
 		}
 	}
 
-	// The prefilter: with maxlines 1 a line no failregex can match ends
-	// here (the prefregex only feeds the failregexes); with more lines the
-	// prefregex still runs, for its effect on the buffer.
+	// The prefilter scans the text the failregexes search. With more
+	// lines than one it is the buffer, and the prefregex runs whatever the
+	// scan finds, for its effect on the buffer.
 	usePre := f.pre != nil
-	if usePre && !f.pre.scan(buf, f.mask) && f.max <= 1 {
-		return nil, errors.Join(errs...)
+	if usePre && f.max > 1 {
+		f.pre.scan(buf, f.mask)
 	}
 
 	var preBuf string // the text the prefregex matched (f.preIdx)
@@ -470,6 +470,16 @@ func (f *Filter) run(line string, at time.Time, known bool) ([]Failure, error) {
 	if f.max > 1 && hasPre {
 		// buffered lines are kept beyond this call: copy the prefregex text
 		preBuf = strings.Clone(preBuf)
+	}
+	// With one line, the failregexes search the prefregex's content (or
+	// the line): a line in which no failregex can match ends here.
+	if usePre && f.max <= 1 {
+		if buf == "" {
+			buf = f.bufOf(f.lines)
+		}
+		if !f.pre.scan(buf, f.mask) {
+			return nil, errors.Join(errs...)
+		}
 	}
 
 	var out []Failure
