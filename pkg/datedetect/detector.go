@@ -56,6 +56,19 @@ type Detector struct {
 	// the zone of the last date with an explicit zone, by its text
 	zoneText string
 	zoneLoc  *time.Location
+	// last is the last parse, reused for the next lines with the same
+	// date (see FindAt), memo the last sure fast match (see matchByMemo),
+	// year the current year of the clock (for parse). The flags are for
+	// the current line: locIsMemo, its match is memo's; memoFailed, memo
+	// is not its match (checked already); memoTicked, memo was moved to
+	// its time of day. noCache turns last, memo and year off (tests).
+	last       lastParse
+	memo       matchMemo
+	year       yearMemo
+	locIsMemo  bool
+	memoFailed bool
+	memoTicked bool
+	noCache    bool
 }
 
 // New builds a Detector.
@@ -135,12 +148,18 @@ func (d *Detector) Find(line string) (m Match, ok bool, err error) {
 }
 
 // FindAt is Find with the clock read by the caller: now resolves missing
-// years and days and stamps the template's use.
+// years and days and stamps the template's use. A line with the last
+// line's template and date costs no search and no parse, one whose date
+// differs only in its time of day no search and part of a parse (see
+// cache.go).
 func (d *Detector) FindAt(line string, now time.Time) (m Match, ok bool, err error) {
 	if d.none {
 		return Match{}, false, nil
 	}
-	idx, loc := d.match(line, now)
+	idx, loc, ok := d.matchByMemo(line, now)
+	if !ok {
+		idx, loc = d.match(line, now)
+	}
 	if idx < 0 {
 		return Match{}, false, nil
 	}
@@ -151,7 +170,30 @@ func (d *Detector) FindAt(line string, now time.Time) (m Match, ok bool, err err
 		m.Empty = true
 		return m, true, nil
 	}
-	m.Time, err = d.parse(t, line, loc, now)
+	// gen identifies the match memo's date when the match is its match.
+	var gen uint64
+	if d.locIsMemo {
+		gen = d.memo.gen
+	}
+	c := &d.last
+	if res, ok := c.reuse(t, line, loc, now, gen); ok {
+		m.Time = res
+		return m, true, nil
+	}
+	var span clockSpan
+	var f fields
+	if d.memoTicked && gen != 0 && c.t == t && c.gen == gen-1 && c.f.zone != nil {
+		// The date is the last parse's but for its time of day (the
+		// memo's clock): parse would read the same fields but these.
+		f = c.f
+		f.hour, f.minute, f.second = d.memo.clockOf(line)
+		m.Time, span, err = d.fieldsTime(f, now)
+	} else {
+		m.Time, span, f, err = d.parse(t, line, loc, now)
+	}
+	if !d.noCache {
+		c.store(t, line, loc, m.Time, span, f, gen)
+	}
 	if err != nil {
 		return m, false, fmt.Errorf("date %q (template %s): %w", line[start:end], t.name, err)
 	}
@@ -178,17 +220,58 @@ func indexOf(list []string, s string) int {
 	return -1
 }
 
+// abbrMonth is indexOf(monthAbbr, s)+1: the month of an abbreviation,
+// 0 if none.
+func abbrMonth(s string) int {
+	// Three ASCII bytes fold as ASCII; a non-ASCII s of 3 bytes has fewer
+	// than 3 characters and matches none.
+	if len(s) == 3 && s[0]|s[1]|s[2] < 0x80 {
+		return monthNum(s[0], s[1], s[2])
+	}
+	return indexOf(monthAbbr, s) + 1
+}
+
+// atoi is strconv.Atoi(strings.TrimSpace(s)), with a fast path for up to
+// 9 ASCII digits after spaces.
+func atoi(s string) (int, error) {
+	i := 0
+	for i < len(s) && s[i] == ' ' {
+		i++
+	}
+	if n := len(s) - i; n > 0 && n <= 9 {
+		v := 0
+		for ; i < len(s); i++ {
+			c := s[i] - '0'
+			if c > 9 {
+				return strconv.Atoi(strings.TrimSpace(s))
+			}
+			v = v*10 + int(c)
+		}
+		return v, nil
+	}
+	return strconv.Atoi(strings.TrimSpace(s))
+}
+
+// fields are the fields of a strptime date as parse reads them: year,
+// month, day and yday are -1 when absent, zone is the date's zone.
+type fields struct {
+	year, month, day, hour, minute, second, yday int
+	zone                                         *time.Location
+}
+
 // parse converts a template match to a time following fail2ban's rules:
 // a missing year is the current one, or the previous one when the date
 // would lie more than a day in the future; a missing day is today, or
-// yesterday when the time would lie in the future.
-func (d *Detector) parse(t *template, line string, loc []int, now time.Time) (time.Time, error) {
+// yesterday when the time would lie in the future. It returns the fields
+// read (zone nil for epochs) and the clock interval around now where the
+// clock cannot change the result (see fieldsTime; any clock for epochs).
+func (d *Detector) parse(t *template, line string, loc []int, now time.Time) (time.Time, clockSpan, fields, error) {
 	text := line[loc[2*t.grp]:loc[2*t.grp+1]]
 	switch t.kind {
 	case kindEpoch, kindLongEpoch:
 		v, err := strconv.ParseFloat(text, 64)
 		if err != nil {
-			return time.Time{}, fmt.Errorf("parse epoch: %w", err)
+			return time.Time{}, noClock, fields{}, fmt.Errorf("parse epoch: %w", err)
 		}
 		if t.kind == kindLongEpoch && len(text) >= 13 {
 			if len(text) >= 16 && !strings.Contains(text, ".") {
@@ -198,115 +281,122 @@ func (d *Detector) parse(t *template, line string, loc []int, now time.Time) (ti
 			}
 		}
 		sec, frac := math.Modf(v)
-		return time.Unix(int64(sec), int64(math.Round(frac*1e6))*1e3), nil
+		return time.Unix(int64(sec), int64(math.Round(frac*1e6))*1e3), anyClock, fields{}, nil
 	case kindTAI64N:
 		sec, err := strconv.ParseInt(text[2:17], 16, 64)
 		if err != nil {
-			return time.Time{}, fmt.Errorf("parse tai64n: %w", err)
+			return time.Time{}, noClock, fields{}, fmt.Errorf("parse tai64n: %w", err)
 		}
-		return time.Unix(sec, 0), nil
+		return time.Unix(sec, 0), anyClock, fields{}, nil
 	}
-	num := func(f byte) (int, bool, error) {
-		s, ok := d.group(t, line, loc, f)
-		if !ok {
-			return 0, false, nil
+	f, err := d.readFields(t, line, loc)
+	if err != nil {
+		return time.Time{}, noClock, fields{}, err
+	}
+	res, span, err := d.fieldsTime(f, now)
+	return res, span, f, err
+}
+
+// readFields reads the fields of a strptime date (the zone of an
+// explicit zone is kept in d.zoneText, d.zoneLoc).
+func (d *Detector) readFields(t *template, line string, loc []int) (fields, error) {
+	f := fields{year: -1, month: -1, day: -1, yday: -1, zone: d.loc}
+	// The fields present, in the order fail2ban's strptime reads them
+	// (parseFields): later ones override earlier ones (%Y over %y, %b
+	// over %m, %I over %H), the first bad one is the error.
+	for k, i := range t.reads {
+		if loc[2*i] < 0 {
+			continue
 		}
-		v, err := strconv.Atoi(strings.TrimSpace(s))
-		if err != nil {
-			return 0, false, fmt.Errorf("field %%%c: %w", f, err)
-		}
-		return v, true, nil
-	}
-	year, month, day := -1, -1, -1
-	hour, minute, second := 0, 0, 0
-	if v, ok, err := num('y'); err != nil {
-		return time.Time{}, err
-	} else if ok {
-		year = v
-		if year <= 2000 {
-			year += 2000
-		}
-	}
-	if v, ok, err := num('Y'); err != nil {
-		return time.Time{}, err
-	} else if ok {
-		year = v
-	}
-	if v, ok, err := num('m'); err != nil {
-		return time.Time{}, err
-	} else if ok {
-		month = v
-	}
-	if s, ok := d.group(t, line, loc, 'b'); ok {
-		month = indexOf(monthAbbr, s) + 1
-	}
-	if s, ok := d.group(t, line, loc, 'B'); ok {
-		month = indexOf(monthFull, s) + 1
-	}
-	if v, ok, err := num('d'); err != nil {
-		return time.Time{}, err
-	} else if ok {
-		day = v
-	}
-	if v, ok, err := num('H'); err != nil {
-		return time.Time{}, err
-	} else if ok {
-		hour = v
-	}
-	if v, ok, err := num('I'); err != nil {
-		return time.Time{}, err
-	} else if ok {
-		hour = v
-		p, _ := d.group(t, line, loc, 'p')
-		switch strings.ToLower(p) {
-		case "", "am":
-			if hour == 12 {
-				hour = 0
-			}
-		case "pm":
-			if hour != 12 {
-				hour += 12
-			}
-		}
-	}
-	if v, ok, err := num('M'); err != nil {
-		return time.Time{}, err
-	} else if ok {
-		minute = v
-	}
-	if v, ok, err := num('S'); err != nil {
-		return time.Time{}, err
-	} else if ok {
-		second = v
-	}
-	var yday = -1
-	if v, ok, err := num('j'); err != nil {
-		return time.Time{}, err
-	} else if ok {
-		yday = v
-	}
-	zone := d.loc
-	for _, f := range []byte{'z', 'Z'} {
-		if s, ok := d.group(t, line, loc, f); ok {
+		s, letter := line[loc[2*i]:loc[2*i+1]], t.readFields[k]
+		switch letter {
+		case 'b':
+			f.month = abbrMonth(s)
+			continue
+		case 'B':
+			f.month = indexOf(monthFull, s) + 1
+			continue
+		case 'p':
+			continue // read with %I
+		case 'z', 'Z':
 			if s == d.zoneText && d.zoneLoc != nil {
-				zone = d.zoneLoc
+				f.zone = d.zoneLoc
 				continue
 			}
 			off, err := ZoneOffset(s)
 			if err != nil {
-				return time.Time{}, err
+				return fields{}, err
 			}
 			s = strings.Clone(s)
-			zone = time.FixedZone(s, off*60)
-			d.zoneText, d.zoneLoc = s, zone
+			f.zone = time.FixedZone(s, off*60)
+			d.zoneText, d.zoneLoc = s, f.zone
+			continue
+		}
+		v, err := atoi(s)
+		if err != nil {
+			return fields{}, fmt.Errorf("field %%%c: %w", letter, err)
+		}
+		switch letter {
+		case 'y':
+			f.year = v
+			if f.year <= 2000 {
+				f.year += 2000
+			}
+		case 'Y':
+			f.year = v
+		case 'm':
+			f.month = v
+		case 'd':
+			f.day = v
+		case 'H':
+			f.hour = v
+		case 'I':
+			f.hour = v
+			p, _ := d.group(t, line, loc, 'p')
+			switch strings.ToLower(p) {
+			case "", "am":
+				if f.hour == 12 {
+					f.hour = 0
+				}
+			case "pm":
+				if f.hour != 12 {
+					f.hour += 12
+				}
+			}
+		case 'M':
+			f.minute = v
+		case 'S':
+			f.second = v
+		case 'j':
+			f.yday = v
 		}
 	}
+	return f, nil
+}
+
+// fieldsTime converts the fields of a strptime date to a time (see
+// parse). It also returns the clock interval around now where the clock
+// cannot change the result, for the last-parse cache: any clock for
+// dates with a year, none for errors and dates without a day; for dates
+// without a year, the clock must give the same current year (see
+// yearSpan) and lie on the same side of the one-day-ahead limit.
+func (d *Detector) fieldsTime(f fields, now time.Time) (time.Time, clockSpan, error) {
+	year, month, day, zone := f.year, f.month, f.day, f.zone
 	assumeYear := year < 0
 	if assumeYear {
-		year = now.In(zone).Year()
+		// now.In(zone).Year(), kept while the clock stays in its span
+		if y := &d.year; y.zone == zone && y.span.has(now) {
+			year = y.year
+		} else {
+			nowIn := now.In(zone)
+			year = nowIn.Year()
+			if !d.noCache {
+				*y = yearMemo{zone: zone, year: year, span: yearSpan(nowIn, year)}
+			}
+		}
 	}
-	if (month < 0 || day < 0) && yday > 0 {
-		yd := time.Date(year, 1, yday, 0, 0, 0, 0, time.UTC)
+	if (month < 0 || day < 0) && f.yday > 0 {
+		yd := time.Date(year, 1, f.yday, 0, 0, 0, 0, time.UTC)
 		month, day = int(yd.Month()), yd.Day()
 	}
 	assumeToday := month < 0 && day < 0
@@ -315,24 +405,56 @@ func (d *Detector) parse(t *template, line string, loc []int, now time.Time) (ti
 		month, day = int(n.Month()), n.Day()
 	}
 	if month < 1 || day < 1 {
-		return time.Time{}, fmt.Errorf("incomplete date")
+		return time.Time{}, noClock, fmt.Errorf("incomplete date")
 	}
 	if day > daysIn(year, month) {
-		return time.Time{}, fmt.Errorf("day %d out of range for month", day)
+		return time.Time{}, noClock, fmt.Errorf("day %d out of range for month", day)
 	}
-	res := time.Date(year, time.Month(month), day, hour, minute, second, 0, zone)
+	res := time.Date(year, time.Month(month), day, f.hour, f.minute, f.second, 0, zone)
 	if assumeToday && res.After(now) {
 		res = res.AddDate(0, 0, -1)
 	}
-	if assumeYear && res.After(now.Add(24*time.Hour)) {
+	// The date lies more than a day ahead (res.After(now.Add(24 *
+	// time.Hour))) for a clock before limit: res has whole seconds, so
+	// comparing now's whole seconds is the same.
+	limit := res.Unix() - 24*60*60
+	ahead := assumeYear && now.Unix() < limit
+	if ahead {
 		if day > daysIn(year-1, month) {
-			return time.Time{}, fmt.Errorf("day %d out of range for month", day)
+			return time.Time{}, noClock, fmt.Errorf("day %d out of range for month", day)
 		}
-		res = time.Date(year-1, time.Month(month), day, hour, minute, second, 0, zone)
+		res = time.Date(year-1, time.Month(month), day, f.hour, f.minute, f.second, 0, zone)
 	}
-	return res, nil
+	switch {
+	case assumeToday:
+		// the day is the clock's: not worth remembering (time-only dates are rare)
+		return res, noClock, nil
+	case !assumeYear:
+		return res, anyClock, nil
+	}
+	span := d.year.span
+	if d.noCache {
+		span = noClock
+	}
+	if ahead {
+		span.hi = min(span.hi, limit)
+	} else {
+		span.lo = max(span.lo, limit)
+	}
+	return res, span, nil
 }
 
+// monthDays are the days of the months of a common year.
+var monthDays = [13]int{0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31}
+
+// daysIn returns the days of month (1-12; others are normalized as
+// time.Date does) in year.
 func daysIn(year, month int) int {
-	return time.Date(year, time.Month(month)+1, 0, 0, 0, 0, 0, time.UTC).Day()
+	if month < 1 || month > 12 {
+		return time.Date(year, time.Month(month)+1, 0, 0, 0, 0, 0, time.UTC).Day()
+	}
+	if month == 2 && year%4 == 0 && (year%100 != 0 || year%400 == 0) {
+		return 29
+	}
+	return monthDays[month]
 }

@@ -15,4 +15,9 @@
 // hand-written matchers that give exactly the regex's match for their
 // common shapes and leave everything else to the regex (see fast.go), so
 // the usual lines are dated without a backtracking match or an allocation.
+//
+// On the hot path, consecutive lines of a log nearly always have the same
+// template and often the same date, else the next second: a Detector
+// remembers the last fast match and the last parse and reuses them when
+// that cannot change a result or the template order (see cache.go).
 package datedetect

@@ -27,27 +27,38 @@ package datedetect
 // dst[:0]; sure is false when the regex must decide.
 type fastMatcher func(t *template, line string, dst []int) (loc []int, sure bool)
 
-// fastFor returns the hand-written matcher for a template, if it has one.
-func fastFor(t *template) fastMatcher {
+// fastTail tells, for a fast matcher whose sure match of a line ended at
+// e, whether it is sure of the same match on any line with the same first
+// e bytes: its result depends only on those bytes and on the ones this
+// function checks after them (see matchMemo).
+type fastTail func(line string, e int) bool
+
+// fastFor returns the hand-written matcher for a template, if it has one,
+// its tail check if its matches can be memoized, and whether they can
+// tick (see matchMemo).
+func fastFor(t *template) (fastMatcher, fastTail, bool) {
 	switch t.name {
 	case "{^LN-BEG}" + defaultPatterns[1]:
-		return fastSyslog
+		// fastSyslog reads the time of day last, with hms, and before it
+		// only one character after the day (%k's optional space), which
+		// is the hour's first digit (not a space) when it is not a space
+		return fastSyslog, syslogTail, true
 	case "{^LN-BEG}" + defaultPatterns[0]:
-		return fastISO
+		return fastISO, nil, false
 	}
-	return nil
+	return nil, nil, false
 }
 
 // find searches line with the template: the fast matcher when it is sure,
-// else the regex.
-func (t *template) find(line string, dst []int) []int {
+// else the regex. fast tells the fast matcher gave the match.
+func (t *template) find(line string, dst []int) (loc []int, fast bool) {
 	if t.fast != nil {
 		if loc, sure := t.fast(t, line, dst); sure {
-			return loc
+			return loc, true
 		}
 	}
-	loc, _ := t.re.FindIndex(line, dst)
-	return loc
+	loc, _ = t.re.FindIndex(line, dst)
+	return loc, false
 }
 
 func isDigit(c byte) bool { return c >= '0' && c <= '9' }
@@ -90,7 +101,7 @@ func linePrefix(line string) (int, bool) {
 
 // setLoc prepares dst as the template's group offsets, all unset.
 func setLoc(t *template, dst []int) []int {
-	n := 2 * (t.re.NumSubexp() + 1)
+	n := t.nloc
 	if cap(dst) < n {
 		dst = make([]int, n)
 	}
@@ -108,19 +119,42 @@ func setField(t *template, loc []int, f byte, s, e int) {
 	}
 }
 
-var monthsLower = [12]string{"jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"}
+// monthNum returns the month (1-12) of the English month abbreviation
+// a, b, c in any ASCII case, else 0.
+func monthNum(a, b, c byte) int {
+	// |0x20 lowers ASCII letters and maps no other byte onto a letter, so
+	// only letters can give a month's key.
+	switch uint32(a|0x20)<<16 | uint32(b|0x20)<<8 | uint32(c|0x20) {
+	case 'j'<<16 | 'a'<<8 | 'n':
+		return 1
+	case 'f'<<16 | 'e'<<8 | 'b':
+		return 2
+	case 'm'<<16 | 'a'<<8 | 'r':
+		return 3
+	case 'a'<<16 | 'p'<<8 | 'r':
+		return 4
+	case 'm'<<16 | 'a'<<8 | 'y':
+		return 5
+	case 'j'<<16 | 'u'<<8 | 'n':
+		return 6
+	case 'j'<<16 | 'u'<<8 | 'l':
+		return 7
+	case 'a'<<16 | 'u'<<8 | 'g':
+		return 8
+	case 's'<<16 | 'e'<<8 | 'p':
+		return 9
+	case 'o'<<16 | 'c'<<8 | 't':
+		return 10
+	case 'n'<<16 | 'o'<<8 | 'v':
+		return 11
+	case 'd'<<16 | 'e'<<8 | 'c':
+		return 12
+	}
+	return 0
+}
 
 // isMonth reports whether s (3 bytes) is an English month abbreviation in any ASCII case.
-func isMonth(s string) bool {
-	a, b, c := s[0]|0x20, s[1]|0x20, s[2]|0x20
-	for _, m := range monthsLower {
-		if a == m[0] && b == m[1] && c == m[2] {
-			// |0x20 maps some non-letters onto letters: check letters.
-			return s[0]|0x20 >= 'a' && s[0]|0x20 <= 'z' && s[1]|0x20 >= 'a' && s[1]|0x20 <= 'z' && s[2]|0x20 >= 'a' && s[2]|0x20 <= 'z'
-		}
-	}
-	return false
-}
+func isMonth(s string) bool { return monthNum(s[0], s[1], s[2]) != 0 }
 
 // twoDigits reports whether line[i:i+2] are ASCII digits forming a number <= max.
 func twoDigits(line string, i, max int) bool {
@@ -180,11 +214,7 @@ func fastSyslog(t *template, line string, dst []int) ([]int, bool) {
 	if !ok {
 		return nil, false
 	}
-	// not sure: a fraction or a year may follow
-	if e < len(line) && (line[e] == '.' || (line[e] == ' ' && e+1 < len(line) && isDigit(line[e+1]))) {
-		return nil, false
-	}
-	if end, ok := endsDate(line, e); !ok || !end {
+	if !syslogTail(line, e) {
 		return nil, false
 	}
 	loc[0], loc[1] = 0, e
@@ -192,6 +222,17 @@ func fastSyslog(t *template, line string, dst []int) ([]int, bool) {
 	setField(t, loc, 'b', p, p+3)
 	setField(t, loc, 'd', p+4, de)
 	return loc, true
+}
+
+// syslogTail reports whether fastSyslog is sure of a date ending at e: no
+// fraction or year may follow and the date ends there. fastSyslog reads
+// nothing else after e.
+func syslogTail(line string, e int) bool {
+	if e < len(line) && (line[e] == '.' || (line[e] == ' ' && e+1 < len(line) && isDigit(line[e+1]))) {
+		return false // a fraction or a year may follow
+	}
+	end, ok := endsDate(line, e)
+	return ok && end
 }
 
 // fastISO matches `{^LN-BEG}%ExY(?P<_sep>[-/.])%m(?P=_sep)%d(?:T|  ?)%H:%M:%S(?:[.,]%f)?(?:\s*%z)?`.

@@ -123,9 +123,19 @@ func byteIndex(s string, n int) int {
 
 // charIndex converts a byte offset of s to a character index.
 func charIndex(s string, b int) int {
-	for i := 0; i < b; i++ {
+	s = s[:b]
+	i := 0
+	// eight bytes at a time while they are ASCII
+	for ; i+8 <= len(s); i += 8 {
+		w := uint64(s[i]) | uint64(s[i+1])<<8 | uint64(s[i+2])<<16 | uint64(s[i+3])<<24 |
+			uint64(s[i+4])<<32 | uint64(s[i+5])<<40 | uint64(s[i+6])<<48 | uint64(s[i+7])<<56
+		if w&0x8080808080808080 != 0 {
+			break
+		}
+	}
+	for ; i < len(s); i++ {
 		if s[i] >= utf8.RuneSelf {
-			return i + utf8.RuneCountInString(s[i:b])
+			return i + utf8.RuneCountInString(s[i:])
 		}
 	}
 	return b
@@ -140,7 +150,8 @@ func isAlnum(r rune) bool {
 func sameRune(a, b rune) bool { return b != noneChar && a == b }
 
 // match finds the winning template for line and returns its index in
-// d.slots and its match (byte offsets), or -1.
+// d.slots and its match (byte offsets), or -1. d.locIsMemo tells whether
+// the match is d.memo's.
 func (d *Detector) match(line string, now time.Time) (int, []int) {
 	n := len(d.slots)
 	if n == 0 {
@@ -173,9 +184,9 @@ func (d *Detector) match(line string, now time.Time) (int, []int) {
 				ignore = i
 			}
 		}
-		if loc != nil {
+		if loc != nil && n != 1 && !s.t.anchored() {
 			dist, end := charIndex(line, loc[0]), charIndex(line, loc[1])
-			if !(n == 1 || s.t.anchored() || (dist == d.lastPos.pos && end == d.lastEnd.pos)) {
+			if dist != d.lastPos.pos || end != d.lastEnd.pos {
 				reserve(loc, dist, i)
 				loc = nil
 			}
@@ -209,21 +220,28 @@ func (d *Detector) match(line string, now time.Time) (int, []int) {
 		}
 		if loc == nil && resIdx >= 0 {
 			i, loc = resIdx, d.res
+			d.locIsMemo = false
 			s = d.slots[i]
 		}
 	}
 	if loc == nil {
 		return -1, nil
 	}
-	dist, end := charIndex(line, loc[0]), charIndex(line, loc[1])
+	if d.locIsMemo {
+		// the same values, computed with the memo
+		d.lastPos = d.memo.start
+		d.lastEnd = position{pos: d.memo.end, before: d.memo.endBefore, at: runeFrom(line, loc[1])}
+	} else {
+		dist, end := charIndex(line, loc[0]), charIndex(line, loc[1])
+		d.lastPos = position{pos: dist, before: runeBefore(line, loc[0]), at: runeFrom(line, loc[0])}
+		d.lastEnd = position{pos: end, before: runeBefore(line, loc[1]), at: runeFrom(line, loc[1])}
+	}
 	s.hits++
 	s.lastUsed = now
-	s.distance = dist
+	s.distance = d.lastPos.pos
 	if d.firstUnused == i {
 		d.firstUnused++
 	}
-	d.lastPos = position{pos: dist, before: runeBefore(line, loc[0]), at: runeFrom(line, loc[0])}
-	d.lastEnd = position{pos: end, before: runeBefore(line, loc[1]), at: runeFrom(line, loc[1])}
 	if i != 0 && i != d.lastIdx {
 		i = d.reorder(i)
 	}
@@ -231,11 +249,32 @@ func (d *Detector) match(line string, now time.Time) (int, []int) {
 	return i, loc
 }
 
-// find searches the whole line with a template, counting its hits.
+// find searches the whole line with a template, counting its hits. It
+// sets d.locIsMemo when the match is the memo's (d.memo).
 func (d *Detector) find(t *template, line string) []int {
-	loc := t.find(line, d.buf)
+	var loc []int
+	d.locIsMemo = false
+	ok, ticked := false, false
+	if t == d.memo.t && !d.memoFailed {
+		ok, ticked = d.memo.match(line)
+	}
+	if ok {
+		loc = d.memo.loc // not d.buf: d.buf is written by the next search
+		d.locIsMemo = true
+		d.memoTicked = d.memoTicked || ticked
+	} else {
+		var fast bool
+		loc, fast = t.find(line, d.buf)
+		if loc != nil {
+			d.buf = loc
+		}
+		if fast && t.fastTail != nil && t.anchored() && loc[0] < loc[1] && !d.noCache {
+			d.memo.set(t, line, loc)
+			d.memoFailed, d.memoTicked = false, false
+			d.locIsMemo = true
+		}
+	}
 	if loc != nil {
-		d.buf = loc
 		t.hits++
 	}
 	return loc
@@ -243,6 +282,7 @@ func (d *Detector) find(t *template, line string) []int {
 
 // findRange searches line[pos:endpos] (Python's search(line, pos, endpos)).
 func (d *Detector) findRange(t *template, line string, pos, endpos int) []int {
+	d.locIsMemo = false
 	loc, _ := t.re.FindIndexRange(line, pos, endpos, d.buf)
 	if loc != nil {
 		d.buf = loc

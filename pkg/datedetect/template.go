@@ -40,11 +40,30 @@ type template struct {
 	weight float64
 	// hits counts successful searches (fail2ban's DateTemplate.hits).
 	hits int
-	// fast is a hand-written matcher for a common format, or nil.
-	fast fastMatcher
+	// fast is a hand-written matcher for a common format, or nil, and
+	// fastTail its tail check when its matches can be memoized, or nil.
+	fast     fastMatcher
+	fastTail fastTail
+	// memoClock: the fast matcher's matches may tick (see matchMemo).
+	memoClock bool
 	// exyFirst, exyLast bound the decades (year/10) %ExY accepts.
 	exyFirst, exyLast int
+	// nloc is the length of a match's group offsets: 2*(groups+1).
+	nloc int
+	// reads lists the groups of the fields parse reads, in parseFields
+	// order, and readFields their letters; they are the key of the
+	// last-parse cache beside the date text.
+	reads      []int16
+	readFields []byte
+	// cacheable is false when a parse of the same text may give another
+	// result than the last one for the same clock: both %z and %Z present
+	// (each zone text met builds a new zone, see Detector.parse).
+	cacheable bool
 }
+
+// parseFields are the strptime fields parse reads, by letter, in the
+// order it reads them.
+const parseFields = "yYmbBdHIpMSjzZ"
 
 // directive regexes (Python syntax), keyed by strptime directive; `Y4`
 // stands for the "Ex" year (a year close to now), computed per detector.
@@ -280,7 +299,15 @@ func newTemplate(pattern string, now time.Time) (*template, error) {
 		}
 	}
 	t.exyFirst, t.exyLast = exyDecades(now)
-	t.fast = fastFor(t)
+	t.nloc = 2 * (t.re.NumSubexp() + 1)
+	for _, f := range []byte(parseFields) {
+		if i := t.fields[f]; i > 0 {
+			t.reads = append(t.reads, i)
+			t.readFields = append(t.readFields, f)
+		}
+	}
+	t.cacheable = t.fields['z'] == 0 || t.fields['Z'] == 0
+	t.fast, t.fastTail, t.memoClock = fastFor(t)
 	return t, nil
 }
 
