@@ -14,8 +14,8 @@ import (
 // can run on several cores while the results stay those of Process, line
 // for line.
 //
-//  1. dates (sequential, the jail's goroutine): the clock is read, the
-//     date is found and the last date updated (dateOf, shared with
+//  1. dates (sequential, the jail's goroutine): the clock is read (once
+//     per batch), the date is found and the last date updated (dateOf, shared with
 //     Process). The date detector reorders its templates by the lines it
 //     has seen, so this stage runs in line order on the Filter's own
 //     detector: every line gets exactly the template Process would pick.
@@ -70,10 +70,12 @@ func (f *Filter) Dates(items []Item) {
 		}
 		return
 	}
+	// one clock reading for the batch: its lines were read together
+	now := f.now()
 	for i := range items {
 		it := &items[i]
 		it.whole, it.hit, it.g, it.matched, it.err = false, false, groupSet{}, nil, nil
-		it.now = f.now()
+		it.now = now
 		it.date, it.cutS, it.cutE, it.err = f.dateOf(it.Line, it.At, !it.At.IsZero(), it.now)
 	}
 }
