@@ -158,7 +158,9 @@ func TestPrefilterMutations(t *testing.T) {
 		with, without := filterPair(t, "sshd", map[string]string{"mode": mode})
 		var lits []string
 		for _, r := range with.fail {
-			lits = append(lits, r.RequiredLiterals()...)
+			for _, set := range r.RequiredLiteralSets() {
+				lits = append(lits, set...)
+			}
 		}
 		r := rand.New(rand.NewPCG(5, 6))
 		for range 10000 {
@@ -187,38 +189,63 @@ func FuzzPrefilter(f *testing.F) {
 	})
 }
 
-// TestPrefilterLiterals checks the automaton against strings.Contains.
+// TestPrefilterLiterals checks the automaton against strings.Contains:
+// a failregex is admitted exactly when each of its literal sets has a
+// literal in the subject, with all the sets and with the first one only.
 func TestPrefilterLiterals(t *testing.T) {
 	opts := resolvedFilter(t, "sshd", "mode = aggressive\n")
 	f, err := New(opts)
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := rand.New(rand.NewPCG(7, 8))
-	var lits [][]string
-	var pool []string
-	for _, re := range f.fail {
-		l := re.RequiredLiterals()
-		lits = append(lits, l)
-		pool = append(pool, l...)
-	}
-	for range 5000 {
-		var b strings.Builder
-		for range r.IntN(4) {
-			p := pool[r.IntN(len(pool))]
-			b.WriteString(p[r.IntN(len(p)):])
-			b.WriteString("xyz "[r.IntN(4):])
-			b.WriteString(p[:r.IntN(len(p)+1)])
-		}
-		s := b.String()
-		f.pre.scan(s, f.mask)
-		for i, set := range lits {
-			want := set == nil
-			for _, l := range set {
-				want = want || strings.Contains(s, l)
+	for _, multi := range []bool{true, false} {
+		p := buildPrefilter(f.fail, multi)
+		mask := make([]uint64, p.words)
+		r := rand.New(rand.NewPCG(7, 8))
+		var pool []string
+		several := 0
+		for i, re := range f.fail {
+			want := prefilterSets(re, multi)
+			if !reflect.DeepEqual(p.lits[i], want) {
+				t.Fatalf("failregex %d: sets %q, want %q", i, p.lits[i], want)
 			}
-			if has(f.mask, i) != want {
-				t.Fatalf("%q: failregex %d: prefilter %v, strings.Contains %v (%q)", s, i, has(f.mask, i), want, set)
+			if len(want) > 1 {
+				several++
+			}
+			for _, set := range want {
+				pool = append(pool, set...)
+			}
+		}
+		if multi && several < 10 {
+			t.Fatalf("only %d failregexes with several sets", several)
+		}
+		for range 20000 {
+			var b strings.Builder
+			for range r.IntN(6) {
+				w := pool[r.IntN(len(pool))]
+				b.WriteString(w[r.IntN(len(w)):])
+				b.WriteString("xyz "[r.IntN(4):])
+				b.WriteString(w[:r.IntN(len(w)+1)])
+			}
+			s := b.String()
+			got := p.scan(s, mask)
+			anyWant := false
+			for i, sets := range p.lits {
+				want := true
+				for _, set := range sets {
+					found := false
+					for _, l := range set {
+						found = found || strings.Contains(s, l)
+					}
+					want = want && found
+				}
+				anyWant = anyWant || want
+				if has(mask, i) != want {
+					t.Fatalf("multi=%v %q: failregex %d: prefilter %v, strings.Contains %v (%q)", multi, s, i, has(mask, i), want, sets)
+				}
+			}
+			if got != anyWant || (p.admitted(mask) > 0) != got {
+				t.Fatalf("multi=%v %q: scan %v, want %v", multi, s, got, anyWant)
 			}
 		}
 	}
