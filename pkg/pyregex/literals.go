@@ -102,7 +102,12 @@ func minimalSet(set []string) []string {
 // theirs). At most MaxLiteralSets sets are returned, the first one then the
 // most selective (longest shortest string, then fewest strings).
 func (r *Regexp) RequiredLiteralSets() [][]string {
-	re, err := syntax.Parse(r.super, syntax.Perl)
+	return literalSets(r.super)
+}
+
+// literalSets is RequiredLiteralSets for an RE2 expression.
+func literalSets(expr string) [][]string {
+	re, err := syntax.Parse(expr, syntax.Perl)
 	if err != nil {
 		return nil
 	}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp/syntax"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -99,6 +100,42 @@ func CompileTimeout(pattern string, timeout time.Duration) (*Regexp, error) {
 type re2Alt struct {
 	re     *goRE
 	groups []int // Python group of each RE2 group
+	// need are the literal sets the program's matches hold one string of
+	// each (RequiredLiteralSets): a subject without one cannot match.
+	need [][]string
+}
+
+// keepDiscriminating drops from the programs' literal sets those that the
+// whole pattern's sets (whole) imply: a subject is checked for those before
+// the pattern runs (the filter's prefilter), so they tell the programs
+// apart no more than they rule the subject out.
+func keepDiscriminating(alts []re2Alt, whole [][]string) {
+	for i := range alts {
+		need := alts[i].need[:0]
+		for _, set := range alts[i].need {
+			if !slices.ContainsFunc(whole, func(w []string) bool { return implies(w, set) }) {
+				need = append(need, set)
+			}
+		}
+		alts[i].need = need
+	}
+}
+
+// mayMatch reports whether s holds a string of each of a's literal sets.
+func (a *re2Alt) mayMatch(s string) bool {
+	for _, set := range a.need {
+		found := false
+		for _, lit := range set {
+			if strings.Contains(s, lit) {
+				found = true
+				break
+			}
+		}
+		if !found {
+			return false
+		}
+	}
+	return true
 }
 
 // maxBacktrackInsts is the largest program Go's regexp runs with its
@@ -131,12 +168,13 @@ func (r *Regexp) compileRewritten(pattern string) {
 			if err != nil || re.numSubexp() != len(a.groups)-1 {
 				return
 			}
-			alts = append(alts, re2Alt{re, a.groups})
+			alts = append(alts, re2Alt{re: re, groups: a.groups, need: literalSets(tr.goExpr)})
 			dollar, boundary = dollar || tr.dollar, boundary || tr.boundary
 		}
 		if alts == nil {
 			continue
 		}
+		keepDiscriminating(alts, literalSets(r.super))
 		r.re2, r.groupMap, r.dollar, r.boundary, r.why = alts[0].re, alts[0].groups, dollar, boundary, rw.what
 		if len(alts) > 1 {
 			r.alts = alts
@@ -234,21 +272,28 @@ func (r *Regexp) useNet(s string) bool {
 	if r.re2 == nil {
 		return true
 	}
-	if r.dollar {
-		for i := 0; i < len(s)-1; i++ {
-			if s[i] == '\n' {
-				return true
-			}
+	if r.dollar && len(s) > 1 && strings.IndexByte(s[:len(s)-1], '\n') >= 0 {
+		return true
+	}
+	return r.boundary && !isASCII(s)
+}
+
+// isASCII reports whether s holds only ASCII bytes (8 at a time).
+func isASCII(s string) bool {
+	i := 0
+	for ; i+8 <= len(s); i += 8 {
+		w := uint64(s[i]) | uint64(s[i+1])<<8 | uint64(s[i+2])<<16 | uint64(s[i+3])<<24 |
+			uint64(s[i+4])<<32 | uint64(s[i+5])<<40 | uint64(s[i+6])<<48 | uint64(s[i+7])<<56
+		if w&0x8080808080808080 != 0 {
+			return false
 		}
 	}
-	if r.boundary {
-		for i := 0; i < len(s); i++ {
-			if s[i] >= utf8.RuneSelf {
-				return true
-			}
+	for ; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return false
 		}
 	}
-	return false
+	return true
 }
 
 // MatchString reports whether the pattern matches anywhere in s (Python re.search).
@@ -256,8 +301,8 @@ func (r *Regexp) useNet(s string) bool {
 func (r *Regexp) MatchString(s string) (bool, error) {
 	if !r.useNet(s) {
 		if r.alts != nil {
-			for _, a := range r.alts {
-				if a.re.match(s) {
+			for i := range r.alts {
+				if a := &r.alts[i]; a.mayMatch(s) && a.re.match(s) {
 					return true, nil
 				}
 			}
@@ -324,7 +369,11 @@ func (r *Regexp) findAlts(s string, dst []int) []int {
 	var bufs [2][stackCaps]int
 	var best []int
 	bi, cur := -1, 0
-	for i, a := range r.alts {
+	for i := range r.alts {
+		a := &r.alts[i]
+		if !a.mayMatch(s) {
+			continue
+		}
 		loc := a.re.find(s, bufs[cur][:0])
 		if loc != nil && (best == nil || loc[0] < best[0]) {
 			best, bi, cur = loc, i, cur^1
