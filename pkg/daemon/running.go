@@ -61,7 +61,7 @@ func (r *running) sourceNames() []string {
 
 // run is the jail's goroutine: it owns the jail's filter and counts, and
 // a pool of workers that match the lines of batches. While the workers
-// match a batch, run counts the one before (see batchHandler). When ctx
+// match batches, run counts the ones before (see batchHandler). When ctx
 // is done it still handles every line its sources sent, until they close
 // r.lines, so that the positions they save are exact.
 func (r *running) run(ctx context.Context, b *banner) {
@@ -72,42 +72,54 @@ func (r *running) run(ctx context.Context, b *banner) {
 	cleanup := time.NewTicker(time.Minute)
 	defer cleanup.Stop()
 	for {
-		var matched <-chan struct{} // the pending batch's matching is done
-		if h.pending != nil {
-			matched = h.pending.job.Done()
+		var matched <-chan struct{} // the oldest pending batch is matched
+		if len(h.pending) > 0 {
+			matched = h.pending[0].job.Done()
+		}
+		lines := r.lines // nil (not selected) while enough batches are in hand
+		if len(h.pending) >= maxPending {
+			lines = nil
 		}
 		select {
 		case <-ctx.Done():
 			for ls := range r.lines {
-				h.start(ctx, ls)
+				if len(h.pending) >= maxPending {
+					h.finish(ctx)
+				}
+				h.start(ls)
 			}
-			h.finish(ctx)
+			h.finishAll(ctx)
 			return
 		case <-cleanup.C:
 			r.j.Cleanup()
 		case <-matched:
 			h.finish(ctx)
-		case ls, ok := <-r.lines:
+		case ls, ok := <-lines:
 			if !ok {
-				h.finish(ctx)
+				h.finishAll(ctx)
 				return
 			}
-			h.start(ctx, ls)
+			h.start(ls)
 		}
 	}
 }
 
-// batchHandler runs batches through a jail as a pipeline of two: a batch
-// is started (dates on the jail's goroutine, matching on the workers), and
-// while it matches, the batch before is finished (counted, its bans queued
-// and its lines acknowledged) on the jail's goroutine. Two batches are in
-// hand at most; their buffers are kept from one batch to the next.
+// maxPending is the most batches a jail has started and not finished: enough
+// to keep the workers busy while the jail's goroutine counts.
+const maxPending = 4
+
+// batchHandler runs batches through a jail as a pipeline: a batch is
+// started (dates on the jail's goroutine, matching on the workers) while
+// earlier ones are still matching, and batches are finished (counted,
+// their bans queued and their lines acknowledged) on the jail's goroutine
+// in the order they were started, once matched. Their buffers are kept
+// from one batch to the next.
 type batchHandler struct {
 	r       *running
 	b       *banner
 	pool    *filter.Pool
-	pending *pendingBatch // started, not finished
-	spare   *pendingBatch // buffers for the next batch
+	pending []*pendingBatch // started, not finished, oldest first
+	spare   []*pendingBatch // buffers for the next batches
 	ds      []ban.Decision
 }
 
@@ -118,32 +130,39 @@ type pendingBatch struct {
 	job   *filter.Job
 }
 
-// start begins a batch, then finishes the one before while it matches.
-func (h *batchHandler) start(ctx context.Context, ls []line) {
-	p := h.spare
-	if p == nil {
+// start begins a batch: its dates now, its matching on the workers.
+func (h *batchHandler) start(ls []line) {
+	var p *pendingBatch
+	if n := len(h.spare); n > 0 {
+		p, h.spare = h.spare[n-1], h.spare[:n-1]
+	} else {
 		p = &pendingBatch{}
 	}
-	h.spare = nil
 	p.items = p.items[:0]
 	for i := range ls {
 		p.items = append(p.items, filter.Item{Line: ls[i].text, At: ls[i].t})
 	}
 	p.ls = ls
 	p.job = h.r.j.Start(p.items, h.pool)
-	h.finish(ctx)
-	h.pending = p
+	h.pending = append(h.pending, p)
 }
 
-// finish waits for the pending batch's matching, counts it, queues the
-// bans it decides and then acknowledges the lines to their sources: once
-// per run of lines of the same source, with the last one's position.
+// finishAll finishes every pending batch.
+func (h *batchHandler) finishAll(ctx context.Context) {
+	for len(h.pending) > 0 {
+		h.finish(ctx)
+	}
+}
+
+// finish waits for the oldest pending batch's matching, counts it, queues
+// the bans it decides and then acknowledges the lines to their sources:
+// once per run of lines of the same source, with the last one's position.
 func (h *batchHandler) finish(ctx context.Context) {
-	p := h.pending
-	if p == nil {
+	if len(h.pending) == 0 {
 		return
 	}
-	h.pending = nil
+	p := h.pending[0]
+	h.pending = append(h.pending[:0], h.pending[1:]...)
 	p.job.Wait()
 	h.ds = h.r.j.Finish(p.items, h.ds[:0])
 	for _, d := range h.ds {
@@ -158,5 +177,5 @@ func (h *batchHandler) finish(ctx context.Context) {
 	}
 	clear(p.items)
 	p.ls, p.job = nil, nil
-	h.spare = p
+	h.spare = append(h.spare, p)
 }
