@@ -209,6 +209,9 @@ func (f *Filter) match(it *Item, s *Scratch) {
 			}
 			s.lines = append(s.lines[:0], c)
 			buf = ""
+			if failOff >= 0 {
+				buf = lineStr[failOff:] // the content and its newline, in place
+			}
 		}
 	}
 	// the prefilter scans the text the failregexes search
@@ -225,10 +228,14 @@ func (f *Filter) match(it *Item, s *Scratch) {
 		}
 	}
 
-	for i, r := range f.fail {
-		if usePre && !has(s.mask, i) {
-			continue
+	for i := 0; i < len(f.fail); i++ {
+		if usePre {
+			// the next failregex the prefilter lets through
+			if i = nextSet(s.mask, i, len(f.fail)); i < 0 {
+				break
+			}
 		}
+		r := f.fail[i]
 		if buf == "" {
 			buf = bufIn(s, s.lines)
 		}

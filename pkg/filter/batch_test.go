@@ -2,6 +2,7 @@ package filter
 
 import (
 	"bufio"
+	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -161,6 +162,30 @@ func TestBatchMatchesProcess(t *testing.T) {
 				continue
 			}
 			compareBatch(t, kind+"/"+fl.name+"/"+fl.params["mode"], filterMaker(t, fl.name, fl.params, "no"), lines, pool)
+		}
+	}
+}
+
+// TestNextSet checks nextSet against a bit-by-bit search.
+func TestNextSet(t *testing.T) {
+	rnd := rand.New(rand.NewPCG(1, 2))
+	for range 2000 {
+		n := 1 + rnd.IntN(200)
+		mask := make([]uint64, (n+63)/64+1) // a word beyond n's, like the prefilter's extra words
+		for w := range mask {
+			mask[w] = rnd.Uint64() & rnd.Uint64() & rnd.Uint64()
+		}
+		for i := 0; i <= n; i++ {
+			want := -1
+			for j := i; j < n; j++ {
+				if mask[j/64]&(1<<(j%64)) != 0 {
+					want = j
+					break
+				}
+			}
+			if got := nextSet(mask, i, n); got != want {
+				t.Fatalf("n=%d i=%d: nextSet %d, want %d", n, i, got, want)
+			}
 		}
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/bits"
 	"net"
 	"net/netip"
 	"sort"
@@ -206,6 +207,20 @@ func lookupHost(name string) []string {
 		return nil
 	}
 	return addrs
+}
+
+// nextSet returns the first bit of mask set at i or after, below n; -1
+// when there is none.
+func nextSet(mask []uint64, i, n int) int {
+	for ; i < n; i = (i/64 + 1) * 64 {
+		if w := mask[i/64] >> (i % 64); w != 0 {
+			if j := i + bits.TrailingZeros64(w); j < n {
+				return j
+			}
+			return -1
+		}
+	}
+	return -1
 }
 
 func hasIDGroup(r *pyregex.Regexp) bool {
@@ -465,6 +480,9 @@ func (f *Filter) run(line string, at time.Time, known bool) ([]Failure, error) {
 			}
 			f.lines = append(f.lines[:0], c)
 			buf = ""
+			if failOff >= 0 {
+				buf = lineStr[failOff:] // the content and its newline, in place
+			}
 		}
 	}
 	if f.max > 1 && hasPre {
@@ -483,10 +501,14 @@ func (f *Filter) run(line string, at time.Time, known bool) ([]Failure, error) {
 	}
 
 	var out []Failure
-	for i, r := range f.fail {
-		if usePre && !has(f.mask, i) {
-			continue
+	for i := 0; i < len(f.fail); i++ {
+		if usePre {
+			// the next failregex the prefilter lets through
+			if i = nextSet(f.mask, i, len(f.fail)); i < 0 {
+				break
+			}
 		}
+		r := f.fail[i]
 		if buf == "" {
 			buf = f.bufOf(f.lines)
 		}
