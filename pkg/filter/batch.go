@@ -46,6 +46,7 @@ type Item struct {
 	regex      int   // which
 	g          groupSet
 	matched    []string
+	one        [1]string // matched's storage for a single line
 }
 
 // Scratch holds one goroutine's buffers for the match stage. Its zero
@@ -102,7 +103,7 @@ func (f *Filter) Finish(it *Item) (Failure, bool) {
 		res, _ = f.finish(it)
 	}
 	// the item's references go with the line
-	it.g, it.matched, it.Line = groupSet{}, nil, ""
+	it.g, it.matched, it.one, it.Line = groupSet{}, nil, [1]string{}, ""
 	for _, r := range res {
 		if !r.NoFail && !r.Pending {
 			return r, true
@@ -250,7 +251,14 @@ func (f *Filter) match(it *Item, s *Scratch) {
 		s.idx = loc
 		materialize()
 		g := f.failGroups(i, buf, loc, owned, failOff)
-		matched, rest := lineRange(buf, loc, org, f.skipsOf[i])
+		var matched, rest []string
+		if len(org) == 1 {
+			// one line: it is the match (lineRange's answer, without a copy)
+			it.one[0] = org[0]
+			matched = it.one[:]
+		} else {
+			matched, rest = lineRange(buf, loc, org, f.skipsOf[i])
+		}
 		if len(f.ignore) > 0 {
 			ign, err := f.ignoredIn(buf)
 			if err != nil {
@@ -280,10 +288,11 @@ func (f *Filter) finish(it *Item) ([]Failure, error) {
 		return nil, it.err
 	}
 	i, g, line, date, now := it.regex, it.g, it.Line, it.date, it.now
-	fail := &entry{g: g}
+	cur := entry{g: g}
+	fail := &cur
 	mlfid, hasMLFID := g.get("mlfid")
 	if hasMLFID {
-		fail = f.mlfid.merge(mlfid, fail, it.matched, now)
+		fail = f.mlfid.merge(mlfid, cur, it.matched, now)
 		if truthy(fail.g.val("nofail")) {
 			return nil, it.err
 		}

@@ -7,6 +7,7 @@ import (
 	"math/bits"
 	"net"
 	"net/netip"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -556,10 +557,11 @@ func (f *Filter) run(line string, at time.Time, known bool) ([]Failure, error) {
 			}
 			f.addPrefGroups(&g, r, f.preIdx, base)
 		}
-		fail := &entry{g: g}
+		cur := entry{g: g}
+		fail := &cur
 		mlfid, hasMLFID := g.get("mlfid")
 		if hasMLFID {
-			fail = f.mlfid.merge(mlfid, fail, matched, now)
+			fail = f.mlfid.merge(mlfid, cur, matched, now)
 			if truthy(fail.g.val("nofail")) && !f.checkAll {
 				return out, errors.Join(errs...)
 			}
@@ -741,10 +743,9 @@ func (f *Filter) failure(e *entry, line string, date time.Time, i int, id string
 	if a, err := netip.ParseAddr(id); err == nil && a.Zone() == "" {
 		fl.Addr = a.Unmap()
 	}
-	for u := range e.users {
-		fl.Users = append(fl.Users, u)
+	if len(e.users) > 0 {
+		fl.Users = slices.Sorted(slices.Values(e.users))
 	}
-	sort.Strings(fl.Users)
 	return fl
 }
 

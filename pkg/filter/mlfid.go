@@ -1,12 +1,15 @@
 package filter
 
-import "time"
+import (
+	"slices"
+	"time"
+)
 
 // entry is the data of one failure: its groups, its matched lines and,
 // for F-MLFID connections, every user seen.
 type entry struct {
 	g       groupSet
-	users   map[string]struct{}
+	users   []string // distinct, in the order seen
 	matches []string
 	// nofailMatches are lines matched while the connection was in a
 	// no-failure state; they join the matches when a failure follows.
@@ -45,20 +48,19 @@ const (
 
 func (e *entry) addUser(u string) int {
 	if u != "" {
-		if e.users == nil {
-			e.users = map[string]struct{}{}
+		if !slices.Contains(e.users, u) {
+			e.users = append(e.users, u)
 		}
-		e.users[u] = struct{}{}
 	}
 	return len(e.users)
 }
 
 // merge folds the current match cur (whose matched lines are matched) into
 // the cached data of id and returns the merged failure (the cached entry
-// while the id is cached), following fail2ban's rules: F-MLFGAINED and
+// while the id is cached; cur is copied when it becomes one), following fail2ban's rules: F-MLFGAINED and
 // F-NOFAIL mark a no-failure state that a later failure or a second user
 // resets, F-MLFFORGET drops the cached connection.
-func (c *mlfidCache) merge(id string, cur *entry, matched []string, now time.Time) *entry {
+func (c *mlfidCache) merge(id string, cur entry, matched []string, now time.Time) *entry {
 	st := 0
 	if v := cur.g.val("mlfgained"); truthy(v) {
 		st |= mlNoFailG
@@ -72,7 +74,7 @@ func (c *mlfidCache) merge(id string, cur *entry, matched []string, now time.Tim
 		st |= mlForget
 	}
 	users := 0
-	fail := cur
+	var fail *entry
 	cached, ok := c.m[id]
 	if ok && c.expired(cached, now) {
 		// expired entries are dropped when met (see set)
@@ -99,10 +101,14 @@ func (c *mlfidCache) merge(id string, cur *entry, matched []string, now time.Tim
 		if st&mlForget != 0 {
 			delete(c.m, id)
 		}
-	} else if st&mlForget == 0 {
-		users = cur.addUser(cur.g.val("user"))
-		cur.seen = now
-		c.set(id, cur, now)
+	} else {
+		fail = new(entry)
+		*fail = cur
+		if st&mlForget == 0 {
+			users = fail.addUser(fail.g.val("user"))
+			fail.seen = now
+			c.set(id, fail, now)
+		}
 	}
 	if truthy(fail.g.pop("mlfpending")) || users > 1 {
 		// pending failures or several users tried: not a no-failure any more
