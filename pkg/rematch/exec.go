@@ -245,7 +245,25 @@ func (m *machine) greedyLoop(n *node, pos int) bool {
 		return false
 	}
 	if ascii {
-		for q := end; q >= pos+n.min; q-- {
+		lo := pos + n.min
+		if lit := n.litAfter; len(lit) > 1 && end-lo > 16 {
+			// only where the literal that follows starts: its last
+			// occurrence at or before q, found by a (vectorized) search
+			for q := end; q >= lo; q-- {
+				j := strings.LastIndex(s[lo:min(q+len(lit), len(s))], lit)
+				if j < 0 {
+					return false
+				}
+				if q = lo + j; m.try(n.next, q) {
+					return true
+				}
+				if m.steps < 0 {
+					return false
+				}
+			}
+			return false
+		}
+		for q := end; q >= lo; q-- {
 			if n.next.first.may(s, q) && m.try(n.next, q) {
 				return true
 			}

@@ -46,6 +46,9 @@ type node struct {
 	next   *node
 	// first is the set of bytes a match from this node can start with.
 	first firstSet
+	// litAfter (opLoop) is the literal that must follow the loop, past
+	// capture nodes ("" when none).
+	litAfter string
 }
 
 // Prog is a compiled expression. It is immutable and safe for concurrent use.
@@ -68,6 +71,17 @@ func Compile(re *syntax.Regexp) (*Prog, error) {
 	}
 	p.start = start
 	c.firstSets()
+	for _, n := range c.nodes {
+		if n.op == opLoop {
+			nx := n.next
+			for nx.op == opCap {
+				nx = nx.next
+			}
+			if nx.op == opLit {
+				n.litAfter = nx.str
+			}
+		}
+	}
 	// leading assertion / literal, past capture nodes
 	n := start
 	for n.op == opCap {

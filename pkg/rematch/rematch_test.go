@@ -157,6 +157,8 @@ func TestLogExpressions(t *testing.T) {
 		`(?i)^user (?P<user>\S+) from ` + host,
 		`\bfrom\b.*?(\d+)$`,
 		`(?m)^Failed .* from (\S+)$`,
+		`^(\w+) (.*) from (?P<host>\S+) from$`,
+		`^(?:[^:]+)(x) from (y)?`,
 	}
 	lines := []string{
 		"Connection from 198.51.100.7 port 5022 on 10.0.0.1 port 22 rdomain \"\"\n",
@@ -176,6 +178,8 @@ func TestLogExpressions(t *testing.T) {
 		"Failed \xffpassword for \xfe\xfd from 198.51.100.7\xff port 22\n",
 		"",
 		"\n",
+		"user a from b from c from d from e from f from g from h from i from j from\n",
+		"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaax from y x from x from yx from y: from from\n",
 	}
 	for _, expr := range exprs {
 		re, p := compileBoth(t, expr)
