@@ -18,6 +18,11 @@
 //     literal; `[` inside a set is literal; (?#...) comments and the (?x)
 //     verbose flag are honoured.
 //
+// An RE2 program runs on pkg/rematch first (a compiled backtracking
+// matcher with the same leftmost-first submatches, several times cheaper
+// per match), and on Go's regexp when rematch gives up within its step
+// budget or does not take the expression.
+//
 // Conditionals `(?(name)yes|no)` whose group is set in the same pattern
 // (outside repetitions), and tempered tokens `(?:(?!LIT).)*?` followed by
 // LIT (or `(?:(?!LIT).)*` followed by `$`), are rewritten into equivalent
@@ -26,7 +31,8 @@
 // are reported as the one Python group, and a tempered token becomes the
 // regular language it can match there. When the rewritten program is too
 // large for Go's backtracker, each path becomes a program of its own, tried
-// in order. Regexp.Engine says "re2 (conditionals rewritten, ...)".
+// in order, each only when the subject holds the literals that tell it
+// from the others. Regexp.Engine says "re2 (conditionals rewritten, ...)".
 //
 // Known differences: regexp2's \b (only reached for non-ASCII subjects) uses
 // .NET word characters (letters, Mn marks, Nd digits, Pc punctuation) rather
@@ -37,5 +43,6 @@
 // Beyond matching, a Regexp can search a part of a subject as Python's
 // pattern.search(s, pos, endpos) does (FindIndexRange), and derives from
 // its pattern a set of literals one of which every match contains
-// (RequiredLiterals), for prefilters.
+// (RequiredLiterals), and several such sets that every match satisfies at
+// once (RequiredLiteralSets), for prefilters.
 package pyregex
