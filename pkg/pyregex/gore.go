@@ -39,22 +39,18 @@ const stackCaps = 64
 func (g *goRE) find(s string, dst []int) []int {
 	if g.fast != nil {
 		n := g.fast.NumCap()
-		var buf [stackCaps]int
-		var caps []int
-		switch {
-		case cap(dst) >= n:
-			caps = dst[:n]
-		case n <= stackCaps:
-			caps = buf[:n]
-		default:
-			caps = make([]int, n)
-		}
-		found, decided := g.fast.Find(s, caps, rematch.Budget(s))
-		if decided {
-			if !found {
-				return nil
+		if cap(dst) >= n {
+			// in place: dst is the caller's to overwrite
+			caps := dst[:n]
+			found, decided := g.fast.Find(s, caps, rematch.Budget(s))
+			if decided {
+				if !found {
+					return nil
+				}
+				return caps
 			}
-			return append(dst[:0], caps...)
+		} else if loc, decided := g.findSmall(s, dst); decided {
+			return loc
 		}
 	}
 	loc := g.re.FindStringSubmatchIndex(s)
@@ -62,6 +58,24 @@ func (g *goRE) find(s string, dst []int) []int {
 		return nil
 	}
 	return append(dst[:0], loc...)
+}
+
+// findSmall is find's rematch search for a dst too small for the result:
+// the search runs in a buffer on the stack, and dst grows only on a match.
+func (g *goRE) findSmall(s string, dst []int) (loc []int, decided bool) {
+	n := g.fast.NumCap()
+	var buf [stackCaps]int
+	var caps []int
+	if n <= stackCaps {
+		caps = buf[:n]
+	} else {
+		caps = make([]int, n)
+	}
+	found, decided := g.fast.Find(s, caps, rematch.Budget(s))
+	if !decided || !found {
+		return nil, decided
+	}
+	return append(dst[:0], caps...), true
 }
 
 // match is regexp's MatchString.
