@@ -21,8 +21,10 @@ import (
 // the failregexes sharing them (" from " is required by most sshd
 // failregexes), their literals' outputs mark the set as present, and after
 // the pass each candidate keeps its bit only when all its further sets are
-// present. So an occurrence of a literal costs one output per failregex
-// holding it in its first set, plus one per shared set holding it.
+// present. The outputs of a state are grouped by mask word, so an
+// occurrence of a literal costs one update per mask word holding the bits
+// of the failregexes and shared sets it is in (one or two, but for
+// filters of more than 64 failregexes or shared sets).
 //
 // It is conservative by construction: a failregex is skipped only when
 // none of the strings of one of its sets, which every one of its matches
@@ -33,28 +35,55 @@ import (
 // then the bits of the shared sets present. The prefilter itself is
 // read-only, so scans with different masks may run concurrently.
 type prefilter struct {
-	ncls  int
 	class [256]uint8 // byte -> class (0: in no literal)
-	delta []uint16   // state*ncls + class -> next state
-	// States with outputs are numbered from firstOut on; the outputs of
-	// state s are outs[outIdx[s-firstOut]:outIdx[s-firstOut+1]].
-	firstOut int
-	outIdx   []uint32
-	outs     []uint32 // failregex index (first set), or setOut | shared set id
-	always   []uint64 // failregexes that always run (no literal set)
-	anyAlw   bool     // some failregex always runs
-	multi    []uint64 // failregexes with further sets
-	extIdx   []uint32 // further sets of failregex r: ext[extIdx[r]:extIdx[r+1]]
-	ext      []uint32 // shared set ids
-	nsets    int      // shared sets
-	rwords   int      // result words of a mask: (n+63)/64
-	words    int      // uint64 words of a mask: result words, then shared sets
+	// The automaton's states are rows of stride entries of delta, each
+	// state named by the offset of its row (state number * stride, so no
+	// multiplication in the scan), the root by 0: delta[st+class] is the
+	// next state. States with outputs come last, from offset len(inner)
+	// on, so that one comparison tells whether a state has outputs and
+	// the scan's transitions from the others, in inner (delta[:len(inner)]),
+	// need no other bounds check. The outputs of a state with some are
+	// outs[delta[st+ncls]:delta[st+ncls+1]]: mask words with the bits they
+	// set, those of failregexes (first set) and of shared sets present.
+	delta  []uint32
+	inner  []uint32
+	ncls   int
+	stride int // ncls+2
+	outs   []maskBits
+	always []uint64 // failregexes that always run (no literal set)
+	anyAlw bool     // some failregex always runs
+	multi  []uint64 // failregexes with further sets
+	// ext[extIdx[r]:extIdx[r+1]] are the bits of the further sets of
+	// failregex r in the mask words of the shared sets.
+	extIdx []uint32
+	ext    []maskBits
+	nsets  int // shared sets
+	rwords int // result words of a mask: (n+63)/64
+	words  int // uint64 words of a mask: result words, then shared sets
 	// need is the number of distinct failregexes with literal sets: the
 	// scan stops once all of them are candidates and all the shared sets
 	// are present.
 	need int
 	// lits are the literal sets of each failregex the automaton checks.
 	lits [][][]string
+}
+
+// maskBits are bits of a word of a mask.
+type maskBits struct {
+	w    int    // word index in the mask
+	bits uint64 // bits of mask[w]
+}
+
+// addBits adds bits b of mask word w to list, whose entries from start on
+// are for distinct words.
+func addBits(list []maskBits, start, w int, b uint64) []maskBits {
+	for j := start; j < len(list); j++ {
+		if list[j].w == w {
+			list[j].bits |= b
+			return list
+		}
+	}
+	return append(list, maskBits{w, b})
 }
 
 const (
@@ -66,7 +95,8 @@ const (
 	minExtraLit = 2
 )
 
-// maxPrefilterStates bounds the automaton (state ids are uint16).
+// maxPrefilterStates bounds the automaton (state ids times strides are
+// uint32).
 const maxPrefilterStates = 1 << 15
 
 // prefilterSets returns the literal sets the prefilter checks for r: its
@@ -139,7 +169,7 @@ func buildPrefilter(fail []*pyregex.Regexp, multi bool) *prefilter {
 			}
 		}
 	}
-	p.ncls = ncls
+	p.ncls, p.stride = ncls, ncls+2
 	// trie
 	type node struct {
 		next map[uint8]int
@@ -178,6 +208,7 @@ func buildPrefilter(fail []*pyregex.Regexp, multi bool) *prefilter {
 		if !add(sets[0], uint32(ri)) {
 			return nil
 		}
+		start := len(p.ext)
 		for _, set := range sets[1:] {
 			key := strings.Join(set, "\x00")
 			id, ok := shared[key]
@@ -188,7 +219,7 @@ func buildPrefilter(fail []*pyregex.Regexp, multi bool) *prefilter {
 					return nil
 				}
 			}
-			p.ext = append(p.ext, id)
+			p.ext = addBits(p.ext, start, rw+int(id/64), 1<<(id%64))
 			p.multi[ri/64] |= 1 << (ri % 64)
 		}
 	}
@@ -229,81 +260,135 @@ func buildPrefilter(fail []*pyregex.Regexp, multi bool) *prefilter {
 			next++
 		}
 	}
-	p.firstOut = next
+	firstOut := next
+	outIdx := make([]uint32, len(nodes)+1) // state (new id) -> outs
 	for s, n := range nodes {
 		if len(n.out) == 0 {
 			continue
 		}
 		id[s] = next
 		next++
-		p.outIdx = append(p.outIdx, uint32(len(p.outs)))
-		seen := map[uint32]bool{}
+		// the outputs' bits, word by word
+		start := len(p.outs)
+		outIdx[id[s]] = uint32(start)
 		for _, o := range n.out {
-			if !seen[o] {
-				seen[o] = true
-				p.outs = append(p.outs, o)
+			w, b := int(o/64), uint64(1)<<(o%64)
+			if o&setOut != 0 {
+				id := o &^ setOut
+				w, b = rw+int(id/64), 1<<(id%64)
 			}
+			p.outs = addBits(p.outs, start, w, b)
 		}
+		outIdx[id[s]+1] = uint32(len(p.outs))
 	}
-	p.outIdx = append(p.outIdx, uint32(len(p.outs)))
-	p.delta = make([]uint16, len(nodes)*ncls)
+	p.delta = make([]uint32, len(nodes)*p.stride)
 	for s := range nodes {
+		row := p.delta[id[s]*p.stride:][:p.stride]
 		for c := 0; c < ncls; c++ {
-			p.delta[id[s]*ncls+c] = uint16(id[delta[s*ncls+c]])
+			row[c] = uint32(id[delta[s*ncls+c]] * p.stride)
+		}
+		if id[s] >= firstOut {
+			row[ncls], row[ncls+1] = outIdx[id[s]], outIdx[id[s]+1]
 		}
 	}
+	p.inner = p.delta[:firstOut*p.stride]
 	return p
 }
 
 // scan sets in mask (p.words long) the failregexes that can match s and
 // reports whether any can. It uses the rest of mask as scratch space.
 func (p *prefilter) scan(s string, mask []uint64) bool {
-	res := mask[:p.rwords]
-	sets := mask[p.rwords:p.words]
-	copy(res, p.always)
-	clear(sets)
-	found, present := 0, 0
-	state, ncls, firstOut := 0, p.ncls, p.firstOut
-	for i := 0; i < len(s); i++ {
-		state = int(p.delta[state*ncls+int(p.class[s[i]])])
-		if state < firstOut {
-			continue
+	mask = mask[:p.words]
+	for i, w := range p.always {
+		mask[i] = w
+	}
+	for i := len(p.always); i < len(mask); i++ {
+		mask[i] = 0
+	}
+	got := 0 // result and shared set bits set: p.need+p.nsets at most
+	inner := p.inner
+	st := uint(0)
+	for {
+		// Run the automaton over s, four bytes at a time, until the end
+		// of s or a state with outputs: the transition from it, by s[i],
+		// is then out of inner (t >= len(inner)). The loops' indexes
+		// need no bounds checks, and their transitions no other than the
+		// comparison with len(inner).
+		t, i, n := uint(0), 0, len(s)-3
+		for ; i < n; i += 4 {
+			if t = st + uint(p.class[s[i]]); t >= uint(len(inner)) {
+				break
+			}
+			st = uint(inner[t])
+			if t = st + uint(p.class[s[i+1]]); t >= uint(len(inner)) {
+				i++
+				break
+			}
+			st = uint(inner[t])
+			if t = st + uint(p.class[s[i+2]]); t >= uint(len(inner)) {
+				i += 2
+				break
+			}
+			st = uint(inner[t])
+			if t = st + uint(p.class[s[i+3]]); t >= uint(len(inner)) {
+				i += 3
+				break
+			}
+			st = uint(inner[t])
 		}
-		k := state - firstOut
-		for _, o := range p.outs[p.outIdx[k]:p.outIdx[k+1]] {
-			b := uint64(1) << (o % 64)
-			if o&setOut == 0 {
-				if res[o/64]&b == 0 {
-					res[o/64] |= b
-					found++
+		if t < uint(len(inner)) {
+			for ; i < len(s); i++ {
+				if t = st + uint(p.class[s[i]]); t >= uint(len(inner)) {
+					break
 				}
-			} else if id := o &^ setOut; sets[id/64]&b == 0 {
-				sets[id/64] |= b
-				present++
+				st = uint(inner[t])
 			}
 		}
-		if found == p.need && present == p.nsets {
+		end := t < uint(len(inner)) // the end of s, in state st
+		if end && st < uint(len(inner)) {
+			break
+		}
+		// the outputs of st: literals ending just before s[i] (or the
+		// end of s)
+		k := st + uint(p.ncls)
+		outs, hi := p.outs, p.delta[k+1]
+		for j := p.delta[k]; j < hi; j++ {
+			o := outs[j]
+			if b := o.bits &^ mask[o.w]; b != 0 {
+				mask[o.w] |= b
+				got += bits.OnesCount64(b)
+			}
+		}
+		if got == p.need+p.nsets {
 			return true
 		}
+		if end {
+			break
+		}
+		st = uint(p.delta[t])
+		s = s[i+1:]
 	}
-	if found == 0 {
+	if got == 0 {
 		return p.anyAlw
 	}
 	// candidates lacking one of their further sets
-	for k, w := range res {
+	any := false
+	ext := p.ext
+	for k, w := range mask[:p.rwords] {
 		for c := w & p.multi[k]; c != 0; c &= c - 1 {
 			j := bits.TrailingZeros64(c)
 			r := k*64 + j
-			for _, id := range p.ext[p.extIdx[r]:p.extIdx[r+1]] {
-				if sets[id/64]&(1<<(id%64)) == 0 {
-					res[k] &^= 1 << j
-					found--
+			for e, hi := p.extIdx[r], p.extIdx[r+1]; e < hi; e++ {
+				if mask[ext[e].w]&ext[e].bits != ext[e].bits {
+					w &^= 1 << j
 					break
 				}
 			}
 		}
+		mask[k] = w
+		any = any || w != 0
 	}
-	return found > 0 || p.anyAlw
+	return any
 }
 
 // admitted counts the failregexes set in the result part of mask.

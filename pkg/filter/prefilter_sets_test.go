@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -324,4 +325,272 @@ func TestPrefilterFallback(t *testing.T) {
 	if p.scan("x "+strings.Join(firsts[0][1:], " ")+"\n", mask) {
 		t.Fatal("admitted without the first literal")
 	}
+}
+
+// refAdmits is the prefilter by definition: failregex i is admitted when
+// each of its literal sets (p.lits[i]; none: always) has a literal in s.
+// It fills want and reports whether any failregex is admitted.
+func refAdmits(p *prefilter, s string, want []bool) bool {
+	any := false
+	for i, sets := range p.lits {
+		want[i] = refAdmits1(sets, s)
+		any = any || want[i]
+	}
+	return any
+}
+
+// refAdmits1 reports whether each of sets has a literal in s.
+func refAdmits1(sets [][]string, s string) bool {
+	for _, set := range sets {
+		if !slices.ContainsFunc(set, func(l string) bool { return strings.Contains(s, l) }) {
+			return false
+		}
+	}
+	return true
+}
+
+// genLines returns the lines of a generated sshd auth.log: F2BD_BENCH_LOG
+// (its first n lines) or n lines written by scripts/genlog; nil when
+// genlog cannot run.
+func genLines(t testing.TB, n int) []string {
+	t.Helper()
+	if p := os.Getenv("F2BD_BENCH_LOG"); p != "" {
+		lines := readLines(t, p)
+		return lines[:min(n, len(lines))]
+	}
+	p := filepath.Join(t.TempDir(), "auth.log")
+	cmd := exec.Command("go", "run", "../../scripts/genlog", "-n", fmt.Sprint(n), "-seed", "3", "-kind", "sshd", "-o", p)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Logf("genlog: %v: %s", err, out)
+		return nil
+	}
+	return readLines(t, p)
+}
+
+// checkReference compares p.scan with refAdmits on subjects and on extra
+// random subjects made from them and p's literals: mutated subjects,
+// random bytes, pieces of literals, subjects holding many literals (for
+// the early stop once all are found).
+func checkReference(t *testing.T, r *rand.Rand, p *prefilter, name string, subjects []string, extra int) {
+	t.Helper()
+	mask := make([]uint64, p.words)
+	want := make([]bool, len(p.lits))
+	var pool []string
+	for _, sets := range p.lits {
+		for _, set := range sets {
+			pool = append(pool, set...)
+		}
+	}
+	if len(pool) == 0 {
+		t.Fatalf("%s: no literal", name)
+	}
+	// subjects; those admitting a failregex with literal sets, with
+	// several sets
+	n, admits, multi := 0, 0, 0
+	defer func() {
+		t.Logf("%s: %d subjects, %d admitting a failregex by its literals, %d one with several sets", name, n, admits, multi)
+		if admits == 0 || admits == n {
+			t.Errorf("%s: %d subjects of %d admit failregexes by their literals", name, admits, n)
+		}
+	}()
+	one := func(s string) {
+		n++
+		for i := range mask { // stale bits must not matter
+			mask[i] = r.Uint64()
+		}
+		got := p.scan(s, mask)
+		wantAny := refAdmits(p, s, want)
+		for i, w := range want {
+			if has(mask, i) != w {
+				t.Fatalf("%s: %q: failregex %d: scan %v, reference %v (sets %q)", name, s, i, has(mask, i), w, p.lits[i])
+			}
+		}
+		for i := len(p.lits); i < 64*p.rwords; i++ {
+			if has(mask, i) {
+				t.Fatalf("%s: %q: bit %d set past the failregexes", name, s, i)
+			}
+		}
+		if got != wantAny {
+			t.Fatalf("%s: %q: scan %v, reference %v", name, s, got, wantAny)
+		}
+		if slices.ContainsFunc(p.lits, func(sets [][]string) bool { return sets != nil && refAdmits1(sets, s) }) {
+			admits++
+		}
+		if slices.ContainsFunc(p.lits, func(sets [][]string) bool { return len(sets) > 1 && refAdmits1(sets, s) }) {
+			multi++
+		}
+	}
+	for _, s := range subjects {
+		one(s)
+	}
+	for range extra {
+		switch r.IntN(4) {
+		case 0: // mutated subject
+			one(prefilterMutate(r, subjects, pool))
+		case 1: // random bytes, often from the literals' alphabet
+			b := make([]byte, r.IntN(200))
+			for i := range b {
+				if r.IntN(2) == 0 {
+					b[i] = byte(r.IntN(256))
+				} else {
+					w := pool[r.IntN(len(pool))]
+					b[i] = w[r.IntN(len(w))]
+				}
+			}
+			one(string(b))
+		case 2: // literals, their prefixes and suffixes
+			var b strings.Builder
+			for range r.IntN(12) {
+				w := pool[r.IntN(len(pool))]
+				switch r.IntN(3) {
+				case 0:
+					b.WriteString(w)
+				case 1:
+					b.WriteString(w[:r.IntN(len(w)+1)])
+				default:
+					b.WriteString(w[r.IntN(len(w)+1):])
+				}
+				b.WriteString([]string{"", " ", "x", "\n", "\xff"}[r.IntN(5)])
+			}
+			one(b.String())
+		default: // many literals: all the sets present, the early stop
+			var b strings.Builder
+			b.WriteString(subjects[r.IntN(len(subjects))])
+			for range r.IntN(len(pool) + 1) {
+				b.WriteString(pool[r.IntN(len(pool))])
+			}
+			one(b.String())
+		}
+	}
+}
+
+// TestPrefilterReference compares the automaton's scan with refAdmits,
+// failregex by failregex, for the stock sshd filter in every mode (all
+// the literal sets and the first one only) and every other stock filter,
+// over a generated auth.log, the sample logs, buffers of several lines,
+// and the random subjects of checkReference.
+func TestPrefilterReference(t *testing.T) {
+	need(t, f2bConfDir, f2bLogs)
+	sample := append(readLines(t, filepath.Join(f2bLogs, "sshd")), readLines(t, filepath.Join(f2bLogs, "sshd-journal"))...)
+	ngen, extra := 10000, 20000
+	if testing.Short() {
+		ngen, extra = 1000, 2000
+	}
+	gen := genLines(t, ngen)
+	if len(gen) == 0 {
+		t.Log("no generated log: sample logs only")
+	}
+	r := rand.New(rand.NewPCG(31, 32))
+	var base []string
+	for _, mode := range []string{"normal", "ddos", "extra", "aggressive"} {
+		opts := resolvedFilter(t, "sshd", "mode = "+mode+"\n")
+		f, err := New(opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if base == nil {
+			for _, l := range append(sample, gen...) {
+				scan, _ := subjects(f, l)
+				base = append(base, l, l+"\n", scan)
+			}
+			for range 2000 { // buffers of several lines
+				var b strings.Builder
+				for range 1 + r.IntN(5) {
+					b.WriteString(base[r.IntN(len(base))])
+					b.WriteByte('\n')
+				}
+				base = append(base, b.String())
+			}
+			base = append(base, "", "\n", " ", "\x00", "\xff\xfe")
+		}
+		for _, multi := range []bool{true, false} {
+			checkReference(t, r, buildPrefilter(f.fail, multi), fmt.Sprintf("sshd %s multi=%v", mode, multi), base, extra)
+		}
+	}
+	for _, flt := range stockFilters(t) {
+		if flt.f.pre == nil {
+			continue
+		}
+		lines := sample
+		if p := filepath.Join(f2bLogs, flt.name); fileExists(p) {
+			lines = readLines(t, p)
+		}
+		for _, multi := range []bool{true, false} {
+			checkReference(t, r, buildPrefilter(flt.f.fail, multi), fmt.Sprintf("%s multi=%v", flt.label, multi), lines, 500)
+		}
+	}
+}
+
+// TestPrefilterReferenceWide compares the scan with refAdmits for a
+// prefilter whose masks span several words: 150 failregexes (some
+// without literals), sharing 100 further literal sets.
+func TestPrefilterReferenceWide(t *testing.T) {
+	r := rand.New(rand.NewPCG(33, 34))
+	word := func() string {
+		b := make([]byte, 2+r.IntN(6))
+		for i := range b {
+			b[i] = "abcdefghij-: "[r.IntN(13)]
+		}
+		return string(b)
+	}
+	shared := make([]string, 100) // alternations of 1 to 3 words
+	for i := range shared {
+		alts := []string{word()}
+		for range r.IntN(3) {
+			alts = append(alts, word())
+		}
+		shared[i] = "(?:" + strings.Join(alts, "|") + ")"
+	}
+	var fail []*pyregex.Regexp
+	var subjects []string
+	for i := range 150 {
+		if i%37 == 5 {
+			fail = append(fail, pyregex.MustCompile(`^\d+x?$`))
+			continue
+		}
+		pat := fmt.Sprintf("F%d%s", i, word())
+		for range r.IntN(4) {
+			pat += ".*" + shared[r.IntN(len(shared))]
+		}
+		fail = append(fail, pyregex.MustCompile(pat))
+	}
+	p := buildPrefilter(fail, true)
+	if p == nil || p.rwords < 3 || p.nsets <= 64 || !p.anyAlw {
+		t.Fatalf("prefilter %v: want 3 result words, more than 64 shared sets, failregexes without literals", p != nil)
+	}
+	for _, re := range fail[:20] {
+		for _, sets := range re.RequiredLiteralSets() {
+			subjects = append(subjects, strings.Join(sets, " "))
+		}
+	}
+	checkReference(t, r, p, "wide", subjects, 20000)
+}
+
+// FuzzPrefilterReference compares the scan of sshd's prefilter (aggressive
+// mode, all the literal sets) with refAdmits on arbitrary subjects.
+func FuzzPrefilterReference(f *testing.F) {
+	need(f, f2bConfDir, f2bLogs)
+	for i, l := range readLines(f, filepath.Join(f2bLogs, "sshd")) {
+		if i%5 == 0 {
+			f.Add(l)
+		}
+	}
+	flt, err := New(resolvedFilter(f, "sshd", "mode = aggressive\n"))
+	if err != nil {
+		f.Fatal(err)
+	}
+	p := flt.pre
+	f.Fuzz(func(t *testing.T, s string) {
+		mask := make([]uint64, p.words)
+		want := make([]bool, len(p.lits))
+		got, wantAny := p.scan(s, mask), refAdmits(p, s, want)
+		for i, w := range want {
+			if has(mask, i) != w {
+				t.Fatalf("%q: failregex %d: scan %v, reference %v (sets %q)", s, i, has(mask, i), w, p.lits[i])
+			}
+		}
+		if got != wantAny {
+			t.Fatalf("%q: scan %v, reference %v", s, got, wantAny)
+		}
+	})
 }
