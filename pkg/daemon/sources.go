@@ -25,6 +25,20 @@ const flushEvery = time.Second
 // wildcards cannot be watched).
 const reglobEvery = 10 * time.Second
 
+// lineChunk, when positive, has the followers of UTF-8 logs cut the lines
+// they read at once from shared strings of up to lineChunk bytes
+// (tail.Options.Chunk): one allocation per chunk instead of one per line,
+// which also spares the garbage collector many small objects. A line's
+// text then keeps its whole chunk alive while it is referenced, so it must
+// stay 0 until what keeps line texts beyond the handling of their batch
+// clones them: the jail's failure counter (the Failure.Line that
+// pkg/jail's Jail.failure hands to failcount.AddWeighted, kept for
+// findtime and passed on in ban decisions' Matches) and pkg/filter with
+// maxlines > 1 (a line without a date cut is buffered as is in Filter.run
+// and may end in Failure.Matches and the F-MLFID cache). 4096 is a good
+// value then.
+const lineChunk = 0
+
 // sources runs every source of every jail: one follower per log file and
 // jail, one journal reader per journal shared by the jails that read it.
 // Each line carries what it moves (a file offset, a journal cursor) and the
@@ -159,6 +173,9 @@ func (s *sources) follow(ctx context.Context, r *running, path string, fromEnd, 
 		Decode:  decode,
 		OnError: func(err error) { log.Warn("log file", zap.String("file", path), zap.Error(err)) },
 	}
+	if lineChunk > 0 && tail.IsUTF8(r.j.Config.LogEncoding) {
+		opts.Decode, opts.Chunk = nil, lineChunk
+	}
 	if p, ok := s.store.File(ff.jail, path); ok {
 		opts.Start = &tail.Position{Inode: p.Inode, Offset: p.Offset, Head: p.Head}
 	} else if initial {
@@ -167,25 +184,27 @@ func (s *sources) follow(ctx context.Context, r *running, path string, fromEnd, 
 	s.wg.Go(func() {
 		b := newBatcher(r, ctx.Done())
 		defer b.stop()
-		// lines are handed to the batcher in runs: at most gather at a
-		// time, and whenever the follower has read what there is
-		var run []line
-		handOn := func() {
-			b.add(run...)
-			run = run[:0]
-		}
-		opts.CaughtUp = handOn
-		err := tail.Follow(ctx, path, opts, func(tl tail.Line) {
-			run = append(run, line{text: tl.Text, ack: ff, pos: tl.Pos})
-			if len(run) == gather {
-				handOn()
-			}
-		})
-		handOn()
+		err := followFile(ctx, b, path, opts, ff)
 		if err != nil && ctx.Err() == nil {
 			log.Error("log file follower stopped", zap.String("file", path), zap.Error(err))
 		}
 	})
+}
+
+// followFile follows path with opts until ctx is done, and hands its lines,
+// to be acknowledged to ack, to b. The lines are written in place in the
+// batch being gathered, which is handed on at most gather lines at a time,
+// and whenever the follower has read what there is.
+func followFile(ctx context.Context, b *batcher, path string, opts tail.Options, ack acker) error {
+	opts.CaughtUp = b.handOn
+	err := tail.Follow(ctx, path, opts, func(tl tail.Line) {
+		if l := b.next(); l != nil {
+			l.text, l.ack, l.pos = tl.Text, ack, tl.Pos
+			b.written()
+		}
+	})
+	b.handOn()
+	return err
 }
 
 // glob follows the files matching pattern, now and as they appear.

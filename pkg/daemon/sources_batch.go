@@ -1,6 +1,7 @@
 package daemon
 
 import (
+	"slices"
 	"sync/atomic"
 )
 
@@ -17,6 +18,12 @@ type lineBatch struct{ lines []line }
 // line when it is idle, at most about maxLineBatch). The batch changes hands
 // through an atomic pointer: no lock is taken per line, and only the
 // flusher sends, so the lines keep their order.
+//
+// A source may also fill the batch in place rather than through add: next
+// gives it the place of its next line in the batch being gathered, which
+// the source holds (the flusher cannot take it) until it calls handOn, at
+// most gather lines later or when it has read what there is. Each line is
+// then written once, where the jail reads it.
 type batcher struct {
 	r       *running
 	giveUp  <-chan struct{} // a send gives up when it is closed (nil: never)
@@ -25,6 +32,11 @@ type batcher struct {
 	taken   chan struct{} // the flusher took a batch
 	stopped chan struct{} // closed by stop
 	exited  chan struct{} // closed when the flusher ends
+
+	// Used on the source's goroutine only:
+	fill *lineBatch // the batch next fills, held out of slot (nil: none)
+	run  int        // lines next added to fill since it was taken
+	size int        // lines in the batch last handed on, to size a new one
 }
 
 // newBatcher starts the flusher of a source of r. Sends give up when
@@ -36,16 +48,25 @@ func newBatcher(r *running, giveUp <-chan struct{}) *batcher {
 	return b
 }
 
-// gather is the most lines a source hands to its batcher at once.
+// gather is the most lines a source writes in place (next) before it hands
+// them on.
 const gather = 64
+
+// newBatch returns an empty batch with room for about as many lines as the
+// last one handed on had, and for n at least: while the jail is busy the
+// batches are full, and they do not grow line by line.
+func (b *batcher) newBatch(n int) *lineBatch {
+	return &lineBatch{lines: make([]line, 0, min(max(16, n, b.size), maxLineBatch))}
+}
 
 // add appends ls to the batch being gathered, waiting while that batch is
 // full and the jail busy.
 func (b *batcher) add(ls ...line) {
+	b.handOn()
 	for len(ls) > 0 {
 		p := b.slot.Swap(nil)
 		if p == nil {
-			p = &lineBatch{lines: make([]line, 0, max(16, len(ls)))}
+			p = b.newBatch(len(ls))
 		} else if len(p.lines) >= maxLineBatch {
 			b.slot.Store(p)
 			b.signal()
@@ -59,9 +80,77 @@ func (b *batcher) add(ls ...line) {
 		n := min(len(ls), maxLineBatch-len(p.lines))
 		p.lines = append(p.lines, ls[:n]...)
 		ls = ls[n:]
+		b.size = len(p.lines)
 		b.slot.Store(p)
 		b.signal()
 	}
+}
+
+// next returns the place of the source's next line at the end of the batch
+// being gathered, zeroed; the source sets it, then calls written. It
+// waits while the batch is full and the jail busy, and returns nil when
+// giveUp is closed meanwhile: the line is dropped then, as add drops it.
+func (b *batcher) next() *line {
+	p := b.fill
+	if p != nil && (b.run == gather || len(p.lines) == maxLineBatch) {
+		b.handOn()
+		p = nil
+	}
+	if p == nil {
+		if p = b.take(); p == nil {
+			return nil
+		}
+	}
+	n := len(p.lines)
+	if n == cap(p.lines) {
+		p.lines = slices.Grow(p.lines, maxLineBatch-n)
+	}
+	p.lines = p.lines[:n+1]
+	b.run++
+	return &p.lines[n]
+}
+
+// written tells that the line next gave is set: after gather lines (or
+// when the batch is full) they are handed on.
+func (b *batcher) written() {
+	if b.run >= gather || len(b.fill.lines) == maxLineBatch {
+		b.handOn()
+	}
+}
+
+// take takes the batch being gathered out of slot for next to fill, or
+// starts one; it waits while that batch is full and the jail busy, and
+// returns nil when giveUp is closed meanwhile.
+func (b *batcher) take() *lineBatch {
+	for {
+		p := b.slot.Swap(nil)
+		if p == nil {
+			p = b.newBatch(0)
+		} else if len(p.lines) >= maxLineBatch {
+			b.slot.Store(p)
+			b.signal()
+			select {
+			case <-b.taken:
+				continue
+			case <-b.giveUp:
+				return nil
+			}
+		}
+		b.fill, b.run = p, 0
+		return p
+	}
+}
+
+// handOn puts back the batch next fills, for the flusher to send.
+func (b *batcher) handOn() {
+	p := b.fill
+	if p == nil {
+		return
+	}
+	b.fill = nil
+	b.size = len(p.lines)
+	b.slot.Store(p)
+	b.signal()
 }
 
 func (b *batcher) signal() {
@@ -102,9 +191,10 @@ func (b *batcher) send(lines []line) {
 	}
 }
 
-// stop sends what add gathered and ends the flusher; add must not be
-// called any more.
+// stop sends what add and next gathered and ends the flusher; add and
+// next must not be called any more.
 func (b *batcher) stop() {
+	b.handOn()
 	close(b.stopped)
 	<-b.exited
 }

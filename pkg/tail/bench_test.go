@@ -6,12 +6,19 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 )
 
 // BenchmarkFollowFile measures reading a log through a Follower: a file
 // of 100k syslog-shaped lines read from its start, per line.
-func BenchmarkFollowFile(b *testing.B) {
+func BenchmarkFollowFile(b *testing.B) { benchmarkFollowFile(b, Options{}) }
+
+// BenchmarkFollowFileChunked is BenchmarkFollowFile with the lines cut
+// from shared strings of 4 KiB (Options.Chunk).
+func BenchmarkFollowFileChunked(b *testing.B) { benchmarkFollowFile(b, Options{Chunk: 4096}) }
+
+func benchmarkFollowFile(b *testing.B, o Options) {
 	const n = 100_000
 	path := filepath.Join(b.TempDir(), "auth.log")
 	var sb strings.Builder
@@ -23,13 +30,14 @@ func BenchmarkFollowFile(b *testing.B) {
 	}
 	b.SetBytes(int64(sb.Len()))
 	b.ReportAllocs()
+	cpu0 := cpuTime()
 	for b.Loop() {
 		ctx, cancel := context.WithCancel(context.Background())
 		seen := 0
 		done := make(chan struct{})
 		go func() {
 			defer close(done)
-			Follow(ctx, path, Options{}, func(l Line) {
+			Follow(ctx, path, o, func(l Line) {
 				if seen++; seen == n {
 					cancel()
 				}
@@ -42,4 +50,13 @@ func BenchmarkFollowFile(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(b.N*n)/b.Elapsed().Seconds(), "lines/s")
+	b.ReportMetric(float64(cpuTime()-cpu0)/float64(b.N*n), "cpu-ns/line")
+}
+
+// cpuTime is the CPU time the process used so far (all its threads, the
+// garbage collector's included), in nanoseconds.
+func cpuTime() int64 {
+	var ru syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return ru.Utime.Nano() + ru.Stime.Nano()
 }

@@ -83,6 +83,14 @@ type Options struct {
 	// MaxLine caps a line's length; the rest of an over-long line is
 	// dropped. Zero means 64 KiB.
 	MaxLine int
+	// Chunk, when positive and Decode is nil, has the lines that are
+	// read at once decoded together and cut from shared strings of at
+	// most Chunk bytes: one allocation per chunk rather than per line.
+	// A line's text then keeps its whole chunk in memory as long as it
+	// is referenced: a caller that keeps some texts long (beyond
+	// handling the line) must clone them (strings.Clone). Zero means a
+	// string per line.
+	Chunk int
 	// OnError is told about errors that the follower retries (file
 	// missing, unreadable) and about lines it had to cut. It may be nil.
 	OnError func(error)
@@ -106,16 +114,17 @@ func Follow(ctx context.Context, path string, o Options, fn func(Line)) error {
 	if o.Grace == 0 {
 		o.Grace = 2 * time.Second
 	}
+	shared := o.Decode == nil && o.Chunk > 0
 	if o.Decode == nil {
 		o.Decode = DecodeUTF8
 	}
-	f := &follower{ctx: ctx, path: path, o: o, fn: fn}
+	f := &follower{ctx: ctx, path: path, o: o, fn: fn, shared: shared}
 	return f.run()
 }
 
 // DecodeUTF8 returns b as text, invalid UTF-8 replaced by U+FFFD.
 func DecodeUTF8(b []byte) string {
-	if utf8.Valid(b) {
+	if validUTF8(b) {
 		return string(b)
 	}
 	return strings.ToValidUTF8(string(b), "\uFFFD")
@@ -131,6 +140,7 @@ type reader struct {
 	rd       *bufio.Reader
 	head     string // hash of the first line ("" until known)
 	headLen  int    // length of the first line with its newline
+	headBuf  []byte // sameHead's buffer, kept from one check to the next
 }
 
 type follower struct {
@@ -138,6 +148,8 @@ type follower struct {
 	path string
 	o    Options
 	fn   func(Line)
+	// shared: the lines are cut from shared strings (Options.Chunk).
+	shared bool
 
 	cur     *reader
 	pending []*reader // newer files seen at the path while cur was read
@@ -426,12 +438,24 @@ func (f *follower) recover(p Position, cur *reader) {
 	}
 }
 
+// posFrom says which position readLines gives the lines it delivers.
+type posFrom int
+
+const (
+	// ownPos: the reader's own position after the line.
+	ownPos posFrom = iota
+	// continuedPos: the offset after the line in the reader, with the
+	// inode and head of the position the reader continues.
+	continuedPos
+	// currentPos: the current file's last position, which the line does
+	// not move.
+	currentPos
+)
+
 // drainAs reads r's complete lines, delivered with positions relative to p
 // (the position r continues).
 func (f *follower) drainAs(r *reader, p Position) error {
-	return f.readLines(r, func(text string, end int64) {
-		f.fn(Line{Text: text, Pos: Position{Inode: p.Inode, Offset: end, Head: p.Head}})
-	})
+	return f.readLines(r, continuedPos, p)
 }
 
 // drain reads all complete lines available now in r. Lines of the current
@@ -439,56 +463,68 @@ func (f *follower) drainAs(r *reader, p Position) error {
 // current file's last position, which they do not move.
 func (f *follower) drain(r *reader, current bool) error {
 	if current {
-		return f.readLines(r, func(text string, end int64) {
-			f.fn(Line{Text: text, Pos: Position{Inode: r.ino, Offset: end, Head: r.head}})
-		})
+		return f.readLines(r, ownPos, Position{})
 	}
-	return f.readLines(r, func(text string, _ int64) {
-		p := Position{}
-		if f.cur != nil {
-			p = Position{Inode: f.cur.ino, Offset: f.cur.consumed, Head: f.cur.head}
-		}
-		f.fn(Line{Text: text, Pos: p})
-	})
+	return f.readLines(r, currentPos, Position{})
 }
 
-// readLines reads r's complete lines available now, calling emit with each
-// line's text and the offset just after it; it stops early when the
-// context is done.
-func (f *follower) readLines(r *reader, emit func(text string, end int64)) error {
+// readLines reads r's complete lines available now and hands each to fn
+// with the position from says (p is the position continued, for
+// continuedPos); it stops early when the context is done.
+func (f *follower) readLines(r *reader, from posFrom, p Position) error {
 	if f.o.CaughtUp != nil {
 		defer f.o.CaughtUp()
 	}
+	decode, maxLine, shared := f.o.Decode, f.o.MaxLine, f.shared
 	n := 0
 	for f.ctx.Err() == nil {
+		if shared && len(r.partial) == 0 && r.head != "" && r.rd.Buffered() > 0 {
+			if k, ok := f.readChunk(r, from, p, n); ok {
+				n = k
+				continue
+			}
+		}
 		if n++; n%256 == 0 && r == f.cur {
 			f.watchPath()
 		}
 		chunk, err := r.rd.ReadSlice('\n')
 		r.offset += int64(len(chunk))
-		if len(chunk) > 0 {
-			if err == nil { // a whole line (maybe completing a partial one)
-				line := chunk[:len(chunk)-1]
-				if len(r.partial) > 0 {
-					line = append(r.partial, line...)
-					r.partial = r.partial[:0]
-				}
-				r.consumed = r.offset
-				if r.head == "" {
-					r.identify(f.o.MaxLine)
-				}
-				if len(line) > f.o.MaxLine {
-					f.report(fmt.Errorf("%s: line of %d bytes cut to %d", r.file.Name(), len(line), f.o.MaxLine))
-					line = line[:f.o.MaxLine]
-				}
-				emit(f.o.Decode(trimCR(line)), r.consumed)
-				continue
+		if err == nil { // a whole line (maybe completing a partial one)
+			line := chunk[:len(chunk)-1]
+			if len(r.partial) > 0 {
+				line = append(r.partial, line...)
+				r.partial = r.partial[:0]
 			}
-			if len(r.partial) < f.o.MaxLine {
-				r.partial = append(r.partial, chunk...)
+			r.consumed = r.offset
+			if r.head == "" {
+				r.identify(maxLine)
 			}
+			if len(line) > maxLine {
+				f.report(fmt.Errorf("%s: line of %d bytes cut to %d", r.file.Name(), len(line), maxLine))
+				line = line[:maxLine]
+			}
+			if k := len(line); k > 0 && line[k-1] == '\r' {
+				line = line[:k-1]
+			}
+			// emit's work, written out: a call per line costs
+			l := Line{Text: decode(line)}
+			switch from {
+			case ownPos:
+				l.Pos = Position{Inode: r.ino, Offset: r.consumed, Head: r.head}
+			case continuedPos:
+				l.Pos = Position{Inode: p.Inode, Offset: r.consumed, Head: p.Head}
+			default:
+				if c := f.cur; c != nil {
+					l.Pos = Position{Inode: c.ino, Offset: c.consumed, Head: c.head}
+				}
+			}
+			f.fn(l)
+			continue
 		}
-		if err == nil || errors.Is(err, bufio.ErrBufferFull) {
+		if len(chunk) > 0 && len(r.partial) < maxLine {
+			r.partial = append(r.partial, chunk...)
+		}
+		if errors.Is(err, bufio.ErrBufferFull) {
 			continue
 		}
 		if err == io.EOF {
@@ -497,6 +533,64 @@ func (f *follower) readLines(r *reader, emit func(text string, end int64)) error
 		return err
 	}
 	return nil
+}
+
+// readChunk hands on, as readLines does, the complete lines at the start of
+// what r has buffered (within its first Options.Chunk bytes), cut from one
+// string, and returns readLines' count of lines n with them added. It
+// reports false when no complete line is buffered there. It is used with
+// UTF-8 decoding only, at a line start (no partial line), once r's first
+// line is known.
+func (f *follower) readChunk(r *reader, from posFrom, p Position, n int) (int, bool) {
+	buf, _ := r.rd.Peek(min(r.rd.Buffered(), f.o.Chunk))
+	end := bytes.LastIndexByte(buf, '\n') + 1
+	if end == 0 {
+		return n, false
+	}
+	valid := validUTF8(buf[:end])
+	s := string(buf[:end])
+	used := 0
+	for used < len(s) && f.ctx.Err() == nil {
+		if n++; n%256 == 0 && r == f.cur {
+			f.watchPath()
+		}
+		k := strings.IndexByte(s[used:], '\n')
+		line := s[used : used+k]
+		used += k + 1
+		r.offset += int64(k + 1)
+		r.consumed = r.offset
+		check := !valid
+		if len(line) > f.o.MaxLine {
+			f.report(fmt.Errorf("%s: line of %d bytes cut to %d", r.file.Name(), len(line), f.o.MaxLine))
+			line, check = line[:f.o.MaxLine], true // maybe within a character
+		}
+		if k := len(line); k > 0 && line[k-1] == '\r' {
+			line = line[:k-1]
+		}
+		if check && !utf8.ValidString(line) {
+			line = strings.ToValidUTF8(line, "\uFFFD")
+		}
+		f.emit(r, from, p, line)
+	}
+	r.rd.Discard(used)
+	return n, true
+}
+
+// emit hands text, a line of r, to fn with the position from says (p is
+// the position continued, for continuedPos).
+func (f *follower) emit(r *reader, from posFrom, p Position, text string) {
+	l := Line{Text: text}
+	switch from {
+	case ownPos:
+		l.Pos = Position{Inode: r.ino, Offset: r.consumed, Head: r.head}
+	case continuedPos:
+		l.Pos = Position{Inode: p.Inode, Offset: r.consumed, Head: p.Head}
+	default:
+		if c := f.cur; c != nil {
+			l.Pos = Position{Inode: c.ino, Offset: c.consumed, Head: c.head}
+		}
+	}
+	f.fn(l)
 }
 
 // identify computes the hash of r's first line, when the file has one.
@@ -535,12 +629,17 @@ func (r *reader) sameHead() bool {
 	if r.head == "" {
 		return true
 	}
-	b := make([]byte, r.headLen)
+	if cap(r.headBuf) < r.headLen {
+		r.headBuf = make([]byte, r.headLen)
+	}
+	b := r.headBuf[:r.headLen]
 	if n, _ := r.file.ReadAt(b, 0); n < len(b) {
 		return false
 	}
 	sum := sha256.Sum256(b)
-	return hex.EncodeToString(sum[:12]) == r.head
+	var h [24]byte
+	hex.Encode(h[:], sum[:12])
+	return string(h[:]) == r.head
 }
 
 // checkRotation follows the path to the file it now names, and rewinds
@@ -620,13 +719,6 @@ func (f *follower) nextFile() bool {
 		f.report(fmt.Errorf("reading %s: %w", f.path, err))
 	}
 	return true
-}
-
-func trimCR(b []byte) []byte {
-	if n := len(b); n > 0 && b[n-1] == '\r' {
-		return b[:n-1]
-	}
-	return b
 }
 
 func inode(st os.FileInfo) uint64 {

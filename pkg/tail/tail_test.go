@@ -56,10 +56,17 @@ func start(t *testing.T, path string, o Options) *collector {
 	return c
 }
 
+// testChunk is the Options.Chunk that start and startStoppable give
+// followers whose options set none (see TestChunked).
+var testChunk int
+
 // startStoppable starts a follower and returns a function that stops it
 // and waits until it returned.
 func startStoppable(t *testing.T, path string, o Options) (*collector, func()) {
 	t.Helper()
+	if o.Chunk == 0 {
+		o.Chunk = testChunk
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	c := &collector{}
 	done := make(chan error, 1)
