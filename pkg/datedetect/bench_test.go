@@ -1,8 +1,11 @@
 package datedetect
 
 import (
+	"bufio"
+	"compress/gzip"
 	"fmt"
 	"math/rand/v2"
+	"os"
 	"testing"
 	"time"
 )
@@ -76,7 +79,7 @@ func BenchmarkFindSyslogSequence(b *testing.B) {
 			b.ReportAllocs()
 			i := 0
 			for b.Loop() {
-				if _, ok, _ := d.FindAt(lines[i], nows[i]); !ok {
+				if !findSyslog(d, lines[i], nows[i]) {
 					b.Fatal("no date")
 				}
 				if i++; i == len(lines) {
@@ -86,4 +89,113 @@ func BenchmarkFindSyslogSequence(b *testing.B) {
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N), "ns/line")
 		})
 	}
+}
+
+// mixedSequence reads testdata/mixed.log.gz, the first 4000 lines of
+// `go run ./scripts/genlog -n 20000 -seed 1 -kind mixed` (syslog lines of
+// sshd, postfix, dovecot and others interleaved with nginx error-log
+// lines "2025/03/01 00:01:59 [error] ..." and asterisk lines "[2025-03-01
+// 00:00:00] VERBOSE[1645] ..."), all dated in UTC. It returns the lines
+// and, for each, the clock a daemon reading it would have: the line's
+// date (as an uncached detector reads it) plus a few milliseconds.
+func mixedSequence(tb testing.TB) (lines []string, nows []time.Time) {
+	fh, err := os.Open("testdata/mixed.log.gz")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer fh.Close()
+	zr, err := gzip.NewReader(fh)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	sc := bufio.NewScanner(zr)
+	sc.Buffer(nil, 1<<20)
+	for sc.Scan() {
+		lines = append(lines, sc.Text())
+	}
+	if err := sc.Err(); err != nil {
+		tb.Fatal(err)
+	}
+	start := time.Date(2025, 3, 1, 0, 0, 0, 0, time.UTC)
+	d, err := New(Options{Location: time.UTC, Now: func() time.Time { return start }})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	d.noCache = true
+	now := start
+	for i, l := range lines {
+		if m, ok, _ := d.FindAt(l, now); ok && !m.Empty {
+			now = m.Time
+		}
+		nows = append(nows, now.Add(time.Duration(1+i%7)*time.Millisecond))
+	}
+	return lines, nows
+}
+
+// BenchmarkFindMixedSequence dates the mixed log of mixedSequence in
+// order with the default templates, as each jail's detector of a daemon
+// does; one op is one line. Each line is dated through a function of its
+// kind (findSyslog, findNginx, findAsterisk), so that a profile, or
+// cachegrind's --toggle-collect, tells the cost of each kind in the mix.
+func BenchmarkFindMixedSequence(b *testing.B) {
+	lines, nows := mixedSequence(b)
+	d, err := New(Options{Location: time.UTC, Now: func() time.Time { return nows[0] }})
+	if err != nil {
+		b.Fatal(err)
+	}
+	kinds := make([]byte, len(lines))
+	counts := map[byte]int{}
+	for i, l := range lines {
+		switch {
+		case l[0] == '[':
+			kinds[i] = 'a'
+		case isDigit(l[0]):
+			kinds[i] = 'n'
+		default:
+			kinds[i] = 's'
+		}
+		counts[kinds[i]]++
+	}
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		var ok bool
+		switch kinds[i] {
+		case 's':
+			ok = findSyslog(d, lines[i], nows[i])
+		case 'n':
+			ok = findNginx(d, lines[i], nows[i])
+		default:
+			ok = findAsterisk(d, lines[i], nows[i])
+		}
+		if !ok {
+			b.Fatal("no date")
+		}
+		if i++; i == len(lines) {
+			i = 0
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N), "ns/line")
+	b.Logf("%d lines: %d syslog, %d nginx, %d asterisk", len(lines), counts['s'], counts['n'], counts['a'])
+}
+
+// findSyslog, findNginx and findAsterisk are d.FindAt for the lines of one
+// kind of BenchmarkFindMixedSequence.
+//
+//go:noinline
+func findSyslog(d *Detector, line string, now time.Time) bool {
+	_, ok, _ := d.FindAt(line, now)
+	return ok
+}
+
+//go:noinline
+func findNginx(d *Detector, line string, now time.Time) bool {
+	_, ok, _ := d.FindAt(line, now)
+	return ok
+}
+
+//go:noinline
+func findAsterisk(d *Detector, line string, now time.Time) bool {
+	_, ok, _ := d.FindAt(line, now)
+	return ok
 }

@@ -56,18 +56,19 @@ type Detector struct {
 	// the zone of the last date with an explicit zone, by its text
 	zoneText string
 	zoneLoc  *time.Location
-	// last is the last parse, reused for the next lines with the same
-	// date (see FindAt), memo the last sure fast match (see matchByMemo),
-	// year the current year of the clock (for parse). The flags are for
-	// the current line: locIsMemo, its match is memo's; memoFailed, memo
-	// is not its match (checked already); memoTicked, memo was moved to
-	// its time of day. noCache turns last, memo and year off (tests).
-	last       lastParse
-	memo       matchMemo
+	// year is the current year of the clock (for parse). The flags are
+	// for the current line: locIsMemo, its match is memoHit's (a match
+	// memo: see matchByMemo); memoFailed, the memos of that template are
+	// not its match (checked already); memoTicked, the memo was moved to
+	// its time of day; rejected, that template's prefilter rejects it
+	// (see find). noCache turns the caches off (the templates' last
+	// parses and match memos, and year; for tests).
 	year       yearMemo
 	locIsMemo  bool
-	memoFailed bool
+	memoHit    *matchMemo
+	memoFailed *template
 	memoTicked bool
+	rejected   *template
 	noCache    bool
 }
 
@@ -148,10 +149,10 @@ func (d *Detector) Find(line string) (m Match, ok bool, err error) {
 }
 
 // FindAt is Find with the clock read by the caller: now resolves missing
-// years and days and stamps the template's use. A line with the last
-// line's template and date costs no search and no parse, one whose date
-// differs only in its time of day no search and part of a parse (see
-// cache.go).
+// years and days and stamps the template's use. A line with the template
+// and date of the last line of its format costs no search and no parse,
+// one whose date differs only in its time of day no search and part of a
+// parse (see cache.go).
 func (d *Detector) FindAt(line string, now time.Time) (m Match, ok bool, err error) {
 	if d.none {
 		return Match{}, false, nil
@@ -170,29 +171,80 @@ func (d *Detector) FindAt(line string, now time.Time) (m Match, ok bool, err err
 		m.Empty = true
 		return m, true, nil
 	}
-	// gen identifies the match memo's date when the match is its match.
+	var f fields
+	var span clockSpan
+	var res time.Time
+	var hit, tick bool
+	var src *lastParse // the last parse a tick is of
+	// A memo's match: its last parse, by generation.
+	var mc *lastParse
 	var gen uint64
 	if d.locIsMemo {
-		gen = d.memo.gen
+		mc, gen = &d.memoHit.parse, d.memoHit.gen
+		if mc.gen == gen && mc.valid(d, t) && mc.span.has(now) {
+			// the usual case, as lookup finds it
+			m.Time = mc.time
+			return m, true, nil
+		}
+		if res, hit, tick = mc.lookup(d, t, line, loc, now, gen, &f); hit {
+			m.Time = res
+			return m, true, nil
+		}
+		if !tick && d.memoTicked && mc.t == t && mc.gen == gen-1 && mc.f.zone != nil {
+			// The date is the last parse's but for its time of day (the
+			// memo's clock): parse would read the same fields but these.
+			f = mc.f
+			f.hour, f.minute, f.second = d.memoHit.clockOf(line)
+			tick = true
+		}
+		if tick {
+			src = mc
+		}
 	}
-	c := &d.last
-	if res, ok := c.reuse(t, line, loc, now, gen); ok {
-		m.Time = res
-		return m, true, nil
+	// Else the template's last parse, by the texts read.
+	c := &t.last
+	keyed := false
+	if !tick {
+		if res, hit, tick = c.lookup(d, t, line, loc, now, 0, &f); hit {
+			m.Time = res
+			if mc != nil {
+				mc.store(d, t, line, loc, res, c.span, c.f, gen)
+			}
+			return m, true, nil
+		}
+		keyed = true
+		if tick {
+			src = c
+		}
 	}
-	var span clockSpan
-	var f fields
-	if d.memoTicked && gen != 0 && c.t == t && c.gen == gen-1 && c.f.zone != nil {
-		// The date is the last parse's but for its time of day (the
-		// memo's clock): parse would read the same fields but these.
-		f = c.f
-		f.hour, f.minute, f.second = d.memo.clockOf(line)
+	shifted, local := false, int64(0)
+	switch {
+	case tick && f.year >= 0:
+		// a date with a year may be shifted (dates without one depend on
+		// the clock)
+		if m.Time, local, shifted = src.shifted(&f); shifted {
+			span = anyClock
+		} else {
+			m.Time, span, err = d.fieldsTime(f, now)
+		}
+	case tick:
 		m.Time, span, err = d.fieldsTime(f, now)
-	} else {
+	default:
 		m.Time, span, f, err = d.parse(t, line, loc, now)
 	}
 	if !d.noCache {
-		c.store(t, line, loc, m.Time, span, f, gen)
+		if keyed {
+			c.store(d, t, line, loc, m.Time, span, f, 0)
+			if shifted {
+				c.setShift(src, local)
+			}
+		}
+		if mc != nil {
+			mc.store(d, t, line, loc, m.Time, span, f, gen)
+			if shifted {
+				mc.setShift(src, local)
+			}
+		}
 	}
 	if err != nil {
 		return m, false, fmt.Errorf("date %q (template %s): %w", line[start:end], t.name, err)

@@ -10,14 +10,19 @@
 //
 // Templates are tried and reordered as fail2ban's DateDetector does: the
 // last winner first, then the list in its current order, with hit counts
-// bubbling frequently used templates up (see order.go). The line-begin
-// anchored syslog ("Nov 22 10:00:00") and ISO 8601 templates have
+// bubbling frequently used templates up (see order.go). A line-begin
+// anchored template rejects by its first bytes the lines it cannot match,
+// before any regex runs (see prefilter.go). The line-begin anchored
+// syslog ("Nov 22 10:00:00") and ISO 8601 ("2025-03-01 00:00:00",
+// "2025/03/01 00:00:00", "[2025-03-01T00:00:00Z]") templates have
 // hand-written matchers that give exactly the regex's match for their
 // common shapes and leave everything else to the regex (see fast.go), so
-// the usual lines are dated without a backtracking match or an allocation.
+// the usual lines are dated without a backtracking match or an allocation,
+// also in logs mixing those formats.
 //
-// On the hot path, consecutive lines of a log nearly always have the same
-// template and often the same date, else the next second: a Detector
-// remembers the last fast match and the last parse and reuses them when
-// that cannot change a result or the template order (see cache.go).
+// On the hot path, consecutive lines of a format nearly always have the
+// same template and often the same date, else the next second: each
+// template of a Detector remembers its last fast matches and parses and
+// reuses them when that cannot change a result or the template order
+// (see cache.go).
 package datedetect

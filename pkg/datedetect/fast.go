@@ -21,7 +21,12 @@ package datedetect
 //     Z, UTC, GMT, +HH:MM, +HHMM after optional white space).
 //
 // Anything else is left to the regex. TestFastMatchers compares both on
-// fail2ban's sample logs and on generated and mutated lines.
+// fail2ban's sample logs, the mixed benchmark log and on generated and
+// mutated lines (FuzzFastMatchers on any line). Before either runs, the
+// template's prefilter (prefilter.go) rejects the lines whose first
+// bytes rule a match out. Their sure matches are memoized (see
+// matchMemo): syslogTail and isoTail tell what they read after a match.
+// TestMemoMatchesFast checks the memos against the matchers.
 
 // fastMatcher matches line with a template, appending the group offsets to
 // dst[:0]; sure is false when the regex must decide.
@@ -30,7 +35,7 @@ type fastMatcher func(t *template, line string, dst []int) (loc []int, sure bool
 // fastTail tells, for a fast matcher whose sure match of a line ended at
 // e, whether it is sure of the same match on any line with the same first
 // e bytes: its result depends only on those bytes and on the ones this
-// function checks after them (see matchMemo).
+// function checks after them (see matchMemo). It may say no when unsure.
 type fastTail func(line string, e int) bool
 
 // fastFor returns the hand-written matcher for a template, if it has one,
@@ -44,14 +49,21 @@ func fastFor(t *template) (fastMatcher, fastTail, bool) {
 		// is the hour's first digit (not a space) when it is not a space
 		return fastSyslog, syslogTail, true
 	case "{^LN-BEG}" + defaultPatterns[0]:
-		return fastISO, nil, false
+		// fastISO reads the time of day with validClock, and before it
+		// nothing that depends on it (see isoTail for after it)
+		return fastISO, isoTail, true
 	}
 	return nil, nil, false
 }
 
-// find searches line with the template: the fast matcher when it is sure,
-// else the regex. fast tells the fast matcher gave the match.
+// find searches line with the template: nothing when its prefilter
+// rejects the line, the fast matcher when it is sure, else the regex. fast
+// tells the regex did not run (the fast matcher gave the match, or the
+// prefilter ruled one out).
 func (t *template) find(line string, dst []int) (loc []int, fast bool) {
+	if t.first != nil && t.first.rejects(line) {
+		return nil, true
+	}
 	if t.fast != nil {
 		if loc, sure := t.fast(t, line, dst); sure {
 			return loc, true
@@ -101,14 +113,12 @@ func linePrefix(line string) (int, bool) {
 
 // setLoc prepares dst as the template's group offsets, all unset.
 func setLoc(t *template, dst []int) []int {
-	n := t.nloc
+	n := len(t.unset)
 	if cap(dst) < n {
 		dst = make([]int, n)
 	}
 	dst = dst[:n]
-	for i := range dst {
-		dst[i] = -1
-	}
+	copy(dst, t.unset)
 	return dst
 }
 
@@ -185,14 +195,24 @@ func day(line string, i int, next byte) (int, bool) {
 // hms decodes HH:MM:SS (two digits each, hours <= 23, minutes and seconds
 // <= 59) at line[i:], setting H, M and S; it returns the end.
 func hms(t *template, line string, i int, loc []int) (int, bool) {
-	if !twoDigits(line, i, 23) || i+8 > len(line) || line[i+2] != ':' || !twoDigits(line, i+3, 59) ||
-		line[i+5] != ':' || !twoDigits(line, i+6, 59) {
+	if !validClock(line, i) {
 		return 0, false
 	}
 	setField(t, loc, 'H', i, i+2)
 	setField(t, loc, 'M', i+3, i+5)
 	setField(t, loc, 'S', i+6, i+8)
 	return i + 8, true
+}
+
+// validClock reports whether line[h:h+8] is a time of day hms takes:
+// HH:MM:SS in ASCII digits, hours <= 23, minutes and seconds <= 59.
+func validClock(line string, h int) bool {
+	if h < 0 || h+8 > len(line) {
+		return false
+	}
+	c := line[h : h+8]
+	h0, h1, m0, m1, s0, s1 := c[0]-'0', c[1]-'0', c[3]-'0', c[4]-'0', c[6]-'0', c[7]-'0'
+	return h0 <= 2 && h1 <= 9 && (h0 < 2 || h1 <= 3) && c[2] == ':' && m0 <= 5 && m1 <= 9 && c[5] == ':' && s0 <= 5 && s1 <= 9
 }
 
 // fastSyslog matches `{^LN-BEG}(?:%a )?%b %d %k:%M:%S(?:\.%f)?(?: %ExY)?`.
@@ -228,11 +248,17 @@ func fastSyslog(t *template, line string, dst []int) ([]int, bool) {
 // fraction or year may follow and the date ends there. fastSyslog reads
 // nothing else after e.
 func syslogTail(line string, e int) bool {
-	if e < len(line) && (line[e] == '.' || (line[e] == ' ' && e+1 < len(line) && isDigit(line[e+1]))) {
-		return false // a fraction or a year may follow
+	if e >= len(line) {
+		return true
 	}
-	end, ok := endsDate(line, e)
-	return ok && end
+	switch c := line[e]; {
+	case c == ' ':
+		return e+1 >= len(line) || !isDigit(line[e+1]) // else a year may follow
+	case c == '.' || c >= 0x80: // a fraction may follow; no ASCII non-word character
+		return false
+	default:
+		return !isWordASCII(c)
+	}
 }
 
 // fastISO matches `{^LN-BEG}%ExY(?P<_sep>[-/.])%m(?P=_sep)%d(?:T|  ?)%H:%M:%S(?:[.,]%f)?(?:\s*%z)?`.
@@ -241,40 +267,42 @@ func fastISO(t *template, line string, dst []int) ([]int, bool) {
 	if !ok || p+19 > len(line) {
 		return nil, false
 	}
-	y := line[p : p+4]
-	if !isDigit(y[0]) || !isDigit(y[1]) || !isDigit(y[2]) || !isDigit(y[3]) {
+	b := line[p : p+19]
+	// %ExY: four digits, a decade the template takes
+	y0, y1, y2, y3 := b[0]-'0', b[1]-'0', b[2]-'0', b[3]-'0'
+	if y0 > 9 || y1 > 9 || y2 > 9 || y3 > 9 {
 		return nil, false
 	}
-	if dec := int(y[0]-'0')*100 + int(y[1]-'0')*10 + int(y[2]-'0'); dec < t.exyFirst || dec > t.exyLast {
+	if dec := int(y0)*100 + int(y1)*10 + int(y2); dec < t.exyFirst || dec > t.exyLast {
 		return nil, false
 	}
-	sep := line[p+4]
-	if (sep != '-' && sep != '/' && sep != '.') || !twoDigits(line, p+5, 12) || line[p+5:p+7] == "00" || line[p+7] != sep {
+	// the separator, twice, around %m as two digits 01-12
+	sep := b[4]
+	m0, m1 := b[5]-'0', b[6]-'0'
+	if (sep != '-' && sep != '/' && sep != '.') || b[7] != sep || m0 > 1 || m1 > 9 || (m0 == 0 && m1 == 0) || (m0 == 1 && m1 > 2) {
 		return nil, false
 	}
 	// %d as two digits 01-31
-	c1, c2 := line[p+8], line[p+9]
+	c1, c2 := b[8], b[9]
 	if !((c1 == '1' || c1 == '2') && isDigit(c2)) && !(c1 == '0' && c2 >= '1' && c2 <= '9') && !(c1 == '3' && (c2 == '0' || c2 == '1')) {
 		return nil, false
 	}
-	h := p + 10
-	switch {
-	case line[h] == 'T':
-		h++
-	case line[h] == ' ':
-		h++
-		if h < len(line) && line[h] == ' ' {
+	h := p + 11
+	switch b[10] {
+	case 'T':
+	case ' ':
+		if b[11] == ' ' {
 			h++
 		}
 	default:
 		return nil, false
 	}
-	loc := setLoc(t, dst)
-	e, ok := hms(t, line, h, loc)
-	if !ok {
+	if !validClock(line, h) {
 		return nil, false
 	}
-	if e < len(line) && (line[e] == '.' || line[e] == ',') && e+1 < len(line) && isDigit(line[e+1]) {
+	e := h + 8
+	fs, fe := -1, -1
+	if e+1 < len(line) && (line[e] == '.' || line[e] == ',') && isDigit(line[e+1]) {
 		f := e + 1
 		for f < len(line) && isDigit(line[f]) {
 			f++
@@ -282,10 +310,11 @@ func fastISO(t *template, line string, dst []int) ([]int, bool) {
 		if f-(e+1) > 6 {
 			return nil, false
 		}
-		setField(t, loc, 'f', e+1, f)
+		fs, fe = e+1, f
 		e = f
 	}
 	// optional zone after optional white space
+	zs, ze := -1, -1
 	w := e
 	for w < len(line) && (line[w] == ' ' || (line[w] >= '\t' && line[w] <= '\r') || (line[w] >= 0x1c && line[w] <= 0x1f)) {
 		w++
@@ -297,7 +326,7 @@ func fastISO(t *template, line string, dst []int) ([]int, bool) {
 			if end, ok := endsDate(line, w+z); !ok || !end {
 				return nil, false
 			}
-			setField(t, loc, 'z', w, w+z)
+			zs, ze = w, w+z
 			e = w + z
 		case z < 0:
 			return nil, false
@@ -306,16 +335,67 @@ func fastISO(t *template, line string, dst []int) ([]int, bool) {
 	if end, ok := endsDate(line, e); !ok || !end {
 		return nil, false
 	}
+	loc := setLoc(t, dst)
 	loc[0], loc[1] = 0, e
 	loc[2*t.grp], loc[2*t.grp+1] = p, e
 	setField(t, loc, 'Y', p, p+4)
-	if i := t.re.SubexpIndex("_sep"); i > 0 {
+	if i := t.sep; i > 0 {
 		loc[2*i], loc[2*i+1] = p+4, p+5
 	}
 	setField(t, loc, 'm', p+5, p+7)
 	setField(t, loc, 'd', p+8, p+10)
+	setField(t, loc, 'H', h, h+2)
+	setField(t, loc, 'M', h+3, h+5)
+	setField(t, loc, 'S', h+6, h+8)
+	if fs >= 0 {
+		setField(t, loc, 'f', fs, fe)
+	}
+	if zs >= 0 {
+		setField(t, loc, 'z', zs, ze)
+	}
 	return loc, true
 }
+
+// isoTail reports whether fastISO is sure of a date ending at e, given
+// the bytes before e of a line it was sure of with that end: it reads
+// nothing else after e. What follows is the end of the line or an ASCII
+// non-word character (which ends the date, ends a fraction and does not
+// extend a zone), but not '.' or ',' (a fraction may follow), and no
+// zone follows after optional white space. The date may end with the
+// seconds, a fraction or a zone: fastISO read the bytes after a fraction
+// as it reads them after the seconds, and after a zone only the one at e.
+func isoTail(line string, e int) bool {
+	if e >= len(line) {
+		return true
+	}
+	c := line[e]
+	if c > ' ' {
+		// no white space: a zone would start at e (zoneLen), with one
+		// of "ZUG+-", of which only '+' and '-' are not word characters
+		return nonWord[c] && c != '.' && c != ',' && c != '+' && c != '-'
+	}
+	if c == ' ' && e+1 < len(line) && line[e+1] > ' ' {
+		// one space, then no zone (zoneLen is 0 unless it starts with
+		// one of "ZUG+-")
+		return !zoneStart[line[e+1]]
+	}
+	w := e
+	for w < len(line) && (line[w] == ' ' || (line[w] >= '\t' && line[w] <= '\r') || (line[w] >= 0x1c && line[w] <= 0x1f)) {
+		w++
+	}
+	return w == len(line) || zoneLen(line[w:]) == 0
+}
+
+// zoneStart marks the bytes a zone zoneLen decodes can start with.
+var zoneStart = [256]bool{'Z': true, 'U': true, 'G': true, '+': true, '-': true}
+
+// nonWord marks the ASCII non-word characters (\W): a date may end before them.
+var nonWord = func() (t [256]bool) {
+	for c := range 0x80 {
+		t[c] = !isWordASCII(byte(c))
+	}
+	return t
+}()
 
 // zoneLen returns the length of a %z zone at the start of s in the shapes
 // the fast path decodes (Z, UTC, GMT, +HH:MM, +HHMM), 0 when no zone can

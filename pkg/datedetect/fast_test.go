@@ -148,6 +148,8 @@ func TestFastMatchers(t *testing.T) {
 	tps := fastTemplates(t)
 	r := rand.New(rand.NewPCG(1, 2))
 	lines := append(sampleLines(t), genDateLines(r, 20000)...)
+	mixed, _ := mixedSequence(t)
+	lines = append(lines, mixed...)
 	n := len(lines)
 	for i := range n {
 		lines = append(lines, mutate(r, lines[i]))
@@ -164,6 +166,7 @@ func TestFastMatchers(t *testing.T) {
 	for _, l := range []string{
 		"Nov 22 10:00:00 srv sshd[1234]: x", "Nov  2 10:00:00 srv x", "Nov 2 10:00:00 x", "[Nov 22 10:00:00] x",
 		"2024-11-22T10:00:00.123456+01:00 x", "2024-11-22 10:00:00 x", "2024/11/22 10:00:00,5 UTC x", "2005-08-14T11:58:59Z",
+		"2025/03/01 00:01:59 [error] 911#0: *272093 x", "[2025-03-01 00:00:00] VERBOSE[1645] pbx.c: x",
 	} {
 		ok := false
 		for _, tp := range tps {

@@ -151,7 +151,7 @@ func sameRune(a, b rune) bool { return b != noneChar && a == b }
 
 // match finds the winning template for line and returns its index in
 // d.slots and its match (byte offsets), or -1. d.locIsMemo tells whether
-// the match is d.memo's.
+// the match is a memo's (d.memoHit).
 func (d *Detector) match(line string, now time.Time) (int, []int) {
 	n := len(d.slots)
 	if n == 0 {
@@ -229,8 +229,9 @@ func (d *Detector) match(line string, now time.Time) (int, []int) {
 	}
 	if d.locIsMemo {
 		// the same values, computed with the memo
-		d.lastPos = d.memo.start
-		d.lastEnd = position{pos: d.memo.end, before: d.memo.endBefore, at: runeFrom(line, loc[1])}
+		m := d.memoHit
+		d.lastPos = m.start
+		d.lastEnd = position{pos: m.end, before: m.endBefore, at: runeFrom(line, loc[1])}
 	} else {
 		dist, end := charIndex(line, loc[0]), charIndex(line, loc[1])
 		d.lastPos = position{pos: dist, before: runeBefore(line, loc[0]), at: runeFrom(line, loc[0])}
@@ -250,17 +251,21 @@ func (d *Detector) match(line string, now time.Time) (int, []int) {
 }
 
 // find searches the whole line with a template, counting its hits. It
-// sets d.locIsMemo when the match is the memo's (d.memo).
+// sets d.locIsMemo when the match is a memo's (d.memoHit).
 func (d *Detector) find(t *template, line string) []int {
 	var loc []int
 	d.locIsMemo = false
-	ok, ticked := false, false
-	if t == d.memo.t && !d.memoFailed {
-		ok, ticked = d.memo.match(line)
+	if t == d.rejected {
+		return nil
 	}
-	if ok {
-		loc = d.memo.loc // not d.buf: d.buf is written by the next search
-		d.locIsMemo = true
+	var m *matchMemo
+	ticked := false
+	if t.fastTail != nil && d.memoFailed != t {
+		m, ticked = t.memoMatch(line)
+	}
+	if m != nil {
+		loc = m.loc // not d.buf: d.buf is written by the next search
+		d.locIsMemo, d.memoHit = true, m
 		d.memoTicked = d.memoTicked || ticked
 	} else {
 		var fast bool
@@ -268,10 +273,11 @@ func (d *Detector) find(t *template, line string) []int {
 		if loc != nil {
 			d.buf = loc
 		}
-		if fast && t.fastTail != nil && t.anchored() && loc[0] < loc[1] && !d.noCache {
-			d.memo.set(t, line, loc)
-			d.memoFailed, d.memoTicked = false, false
-			d.locIsMemo = true
+		if fast && loc != nil && t.fastTail != nil && t.anchored() && loc[0] < loc[1] && !d.noCache {
+			m := t.newMemo()
+			m.set(t, line, loc)
+			d.memoFailed, d.memoTicked = nil, false
+			d.locIsMemo, d.memoHit = true, m
 		}
 	}
 	if loc != nil {
@@ -295,22 +301,16 @@ func (d *Detector) findRange(t *template, line string, pos, endpos int) []int {
 // and returns its new index.
 func (d *Detector) reorder(num int) int {
 	s := d.slots[num]
-	untime := s.lastUsed.Add(-unusedTime)
-	w := s.weight()
 	pos := num / 2
 	if d.firstUnused < num {
 		pos = d.firstUnused
 	}
-	movable := func() bool {
-		p := d.slots[pos]
-		return w > p.weight() || untime.After(p.lastUsed)
-	}
-	if !movable() {
+	if !d.movable(s, pos) {
 		if pos == num-1 {
 			return num
 		}
 		pos = num - 1
-		if !movable() {
+		if !d.movable(s, pos) {
 			return num
 		}
 	}
@@ -320,4 +320,12 @@ func (d *Detector) reorder(num int) int {
 		d.firstUnused++
 	}
 	return pos
+}
+
+// movable reports whether slot s may move to pos: its weight beats the
+// weight of the template there, or that one was not used for unusedTime
+// before s's last use.
+func (d *Detector) movable(s *slot, pos int) bool {
+	p := d.slots[pos]
+	return s.weight() > p.weight() || s.lastUsed.Add(-unusedTime).After(p.lastUsed)
 }

@@ -44,12 +44,19 @@ type template struct {
 	// fastTail its tail check when its matches can be memoized, or nil.
 	fast     fastMatcher
 	fastTail fastTail
+	// first rejects, by their first bytes, lines the regex cannot match
+	// (line-begin anchored templates), or is nil (see prefilter.go).
+	first *firstFilter
 	// memoClock: the fast matcher's matches may tick (see matchMemo).
 	memoClock bool
 	// exyFirst, exyLast bound the decades (year/10) %ExY accepts.
 	exyFirst, exyLast int
-	// nloc is the length of a match's group offsets: 2*(groups+1).
-	nloc int
+	// nloc is the length of a match's group offsets: 2*(groups+1);
+	// unset holds that many -1 (no group set), sep is the group of the
+	// separator _sep (0: none).
+	nloc  int
+	unset []int
+	sep   int
 	// reads lists the groups of the fields parse reads, in parseFields
 	// order, and readFields their letters; they are the key of the
 	// last-parse cache beside the date text.
@@ -59,6 +66,18 @@ type template struct {
 	// result than the last one for the same clock: both %z and %Z present
 	// (each zone text met builds a new zone, see Detector.parse).
 	cacheable bool
+	// keys are the groups whose texts the parse reads: reads for a
+	// strptime date, else the date's group. tickable: a strptime date
+	// without %I (which overrides %H), whose %H, %M and %S can be read
+	// again alone (see lastParse.tick).
+	keys     []int16
+	tickable bool
+	// last is the detector's last parse with this template, memo its
+	// last sure fast matches (when it has fastTail), mru the memo used
+	// last (see cache.go).
+	last lastParse
+	memo [2]matchMemo
+	mru  int
 }
 
 // parseFields are the strptime fields parse reads, by letter, in the
@@ -289,6 +308,7 @@ func newTemplate(pattern string, now time.Time) (*template, error) {
 		return nil, fmt.Errorf("datepattern %q: %w", name, err)
 	}
 	t.flags = flags
+	t.first = firstFilterOf(full)
 	t.re, err = pyregex.Compile(full)
 	if err != nil {
 		return nil, fmt.Errorf("datepattern %q: %w", name, err)
@@ -300,6 +320,11 @@ func newTemplate(pattern string, now time.Time) (*template, error) {
 	}
 	t.exyFirst, t.exyLast = exyDecades(now)
 	t.nloc = 2 * (t.re.NumSubexp() + 1)
+	t.unset = make([]int, t.nloc)
+	for i := range t.unset {
+		t.unset[i] = -1
+	}
+	t.sep = max(0, t.re.SubexpIndex("_sep"))
 	for _, f := range []byte(parseFields) {
 		if i := t.fields[f]; i > 0 {
 			t.reads = append(t.reads, i)
@@ -307,6 +332,11 @@ func newTemplate(pattern string, now time.Time) (*template, error) {
 		}
 	}
 	t.cacheable = t.fields['z'] == 0 || t.fields['Z'] == 0
+	t.keys = t.reads
+	if t.kind != kindStrptime {
+		t.keys = []int16{int16(t.grp)}
+	}
+	t.tickable = t.kind == kindStrptime && t.fields['I'] == 0
 	t.fast, t.fastTail, t.memoClock = fastFor(t)
 	return t, nil
 }
