@@ -29,15 +29,13 @@ const reglobEvery = 10 * time.Second
 // they read at once from shared strings of up to lineChunk bytes
 // (tail.Options.Chunk): one allocation per chunk instead of one per line,
 // which also spares the garbage collector many small objects. A line's
-// text then keeps its whole chunk alive while it is referenced, so it must
-// stay 0 until what keeps line texts beyond the handling of their batch
-// clones them: the jail's failure counter (the Failure.Line that
-// pkg/jail's Jail.failure hands to failcount.AddWeighted, kept for
-// findtime and passed on in ban decisions' Matches) and pkg/filter with
-// maxlines > 1 (a line without a date cut is buffered as is in Filter.run
-// and may end in Failure.Matches and the F-MLFID cache). 4096 is a good
-// value then.
-const lineChunk = 0
+// text then keeps its whole chunk alive while it is referenced, so what
+// keeps line texts beyond the handling of their batch copies them:
+// pkg/filter's Failure.Line (kept by the failure counter for findtime and
+// passed on in ban decisions' Matches) and the lines a maxlines > 1
+// filter buffers. Group values and matched lines are cut from the
+// filter's own copy of a matching line.
+const lineChunk = 4096
 
 // sources runs every source of every jail: one follower per log file and
 // jail, one journal reader per journal shared by the jails that read it.

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/f2bd/f2bd/config"
 )
@@ -187,5 +188,52 @@ func TestNextSet(t *testing.T) {
 				t.Fatalf("n=%d i=%d: nextSet %d, want %d", n, i, got, want)
 			}
 		}
+	}
+}
+
+// TestFailureKeepsNoSourceBuffer: a failure's line, matched lines and group
+// values are the filter's own copies, so that a source may cut lines from a
+// shared buffer (tail's chunks) without failures keeping it alive.
+func TestFailureKeepsNoSourceBuffer(t *testing.T) {
+	now := time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
+	f, err := New(Options{
+		FailRegex: []string{`^\s*Failed password for (?P<user>\S+) from <HOST>`},
+		Now:       func() time.Time { return now },
+		Location:  time.UTC,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	chunk := "Nov 22 10:00:00 Failed password for root from 198.51.100.7 port 22\nnext line\n"
+	line := chunk[:strings.IndexByte(chunk, '\n')]
+	inChunk := func(s string) bool {
+		if s == "" {
+			return false
+		}
+		p := uintptr(unsafe.Pointer(unsafe.StringData(s)))
+		base := uintptr(unsafe.Pointer(unsafe.StringData(chunk)))
+		return p >= base && p < base+uintptr(len(chunk))
+	}
+	items := []Item{{Line: line}}
+	f.Batch(items, nil)
+	fl, ok := f.Finish(&items[0])
+	if !ok {
+		t.Fatal("no failure")
+	}
+	if inChunk(fl.Line) {
+		t.Error("Failure.Line points into the source's buffer")
+	}
+	for _, m := range fl.Matches {
+		if inChunk(m) {
+			t.Errorf("match %q points into the source's buffer", m)
+		}
+	}
+	for k, v := range fl.Groups {
+		if inChunk(v) {
+			t.Errorf("group %s=%q points into the source's buffer", k, v)
+		}
+	}
+	if fl.Groups["user"] != "root" || fl.ID != "198.51.100.7" {
+		t.Errorf("failure %+v", fl)
 	}
 }

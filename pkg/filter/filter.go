@@ -391,7 +391,7 @@ func (f *Filter) run(line string, at time.Time, known bool) ([]Failure, error) {
 	aliased := false
 	var lineStr string // maxlines 1: the line buffer (aliases lineBuf)
 	if f.max > 1 {
-		body = line
+		body = strings.Clone(line) // buffered beyond this call
 		if cutE > cutS {
 			body = line[:cutS] + line[cutE:]
 		}
@@ -738,7 +738,9 @@ func normID(s, cidr string, norm bool) string {
 }
 
 func (f *Filter) failure(e *entry, line string, date time.Time, i int, id string) Failure {
-	fl := Failure{ID: id, Time: date, NoFail: truthy(e.g.val("nofail")), Groups: e.g.public(), Line: line, Regex: i,
+	// the line is copied: a source may cut lines from a shared buffer,
+	// which a kept failure must not hold on to
+	fl := Failure{ID: id, Time: date, NoFail: truthy(e.g.val("nofail")), Groups: e.g.public(), Line: strings.Clone(line), Regex: i,
 		Matches: append([]string(nil), e.matches...)}
 	if a, err := netip.ParseAddr(id); err == nil && a.Zone() == "" {
 		fl.Addr = a.Unmap()
