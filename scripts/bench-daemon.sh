@@ -13,14 +13,15 @@
 # -ref LINES_PER_SEC prints the ratio to a reference (fail2ban-regex's
 # rate measured in the same run).
 #
-# -profile FILE writes f2bd's CPU profile of the run to FILE (go tool pprof).
+# -profile FILE writes f2bd's CPU profile of the run to FILE (go tool pprof),
+# -trace FILE its execution trace (go tool trace).
 # F2BD_GODEBUG is passed to f2bd as GODEBUG (e.g. gctrace=1), F2BD_LOG
 # names a file for f2bd's log (kept after the run).
 #
-#   scripts/bench-daemon.sh [-n LINES] [-seed N] [-kind sshd|mixed] [-ref LINES_PER_SEC] [-profile FILE]
+#   scripts/bench-daemon.sh [-n LINES] [-seed N] [-kind sshd|mixed] [-ref LINES_PER_SEC] [-profile FILE] [-trace FILE]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-n=1000000 seed=1 kind=sshd ref= profile=
+n=1000000 seed=1 kind=sshd ref= profile= trace=
 while [ $# -gt 0 ]; do
 	case "$1" in
 	-n) n=$2; shift 2 ;;
@@ -28,6 +29,7 @@ while [ $# -gt 0 ]; do
 	-kind) kind=$2; shift 2 ;;
 	-ref) ref=$2; shift 2 ;;
 	-profile) profile=$(realpath -m "$2"); shift 2 ;;
+	-trace) trace=$(realpath -m "$2"); shift 2 ;;
 	*) echo "bench-daemon.sh: unknown argument $1" >&2; exit 2 ;;
 	esac
 done
@@ -42,7 +44,7 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 
-$GO build -o "$tmp/" ./cmd/f2bd ./cmd/f2bctl ./scripts/genlog
+$GO build -o "$tmp/" ./cmd/f2bd ./cmd/f2bctl ./scripts/genlog ./scripts/benchfeed
 # genlog spaces lines ~60 ms apart: end the log about now, so that every
 # failure is inside the jail's findtime (1 day).
 "$tmp/genlog" -n "$n" -seed "$seed" -kind "$kind" -start $(($(date +%s) - n * 60 / 1000 - 60)) -o "$tmp/src.log"
@@ -60,17 +62,12 @@ cp -r /etc/fail2ban "$tmp/fail2ban"
 } >"$tmp/fail2ban/jail.local"
 
 ip netns add "$ns"
-ip netns exec "$ns" env GODEBUG=${F2BD_GODEBUG:-} "$tmp/f2bd" -c "$tmp/fail2ban" -s "$tmp/f2bd.sock" --state-dir "$tmp/state" ${profile:+--cpuprofile "$profile"} 2>"${F2BD_LOG:-$tmp/f2bd.log}" &
+ip netns exec "$ns" env GODEBUG=${F2BD_GODEBUG:-} "$tmp/f2bd" -c "$tmp/fail2ban" -s "$tmp/f2bd.sock" --state-dir "$tmp/state" ${profile:+--cpuprofile "$profile"} ${trace:+--trace "$trace"} 2>"${F2BD_LOG:-$tmp/f2bd.log}" &
 pid=$!
 for _ in $(seq 100); do
 	"$tmp/f2bctl" -s "$tmp/f2bd.sock" ping >/dev/null 2>&1 && break
 	sleep 0.1
 done
-# field JAIL NAME: a counter of "f2bctl status JAIL".
-field() { "$tmp/f2bctl" -s "$tmp/f2bd.sock" status "$1" | awk -F'\t' -v k="$2" '$0 ~ k { print $2 }'; }
-# sum NAME: the counter over all jails.
-sum() { local s=0; for j in $jails; do s=$((s + $(field "$j" "$1"))); done; echo "$s"; }
-
 want=
 if [ "$kind" = sshd ]; then
 	want=$("$tmp/f2bctl" regex --json "$tmp/src.log" /etc/fail2ban/filter.d/sshd.conf | grep -c '"fid"' || true)
@@ -78,25 +75,13 @@ fi
 # cpu: f2bd's user+system CPU time so far, in clock ticks.
 cpu() { awk '{ print $14 + $15 }' "/proc/$pid/stat"; }
 cpu0=$(cpu)
-t0=$(date +%s%N)
-cat "$tmp/src.log" >>"$tmp/auth.log"
-last=-1 still=0 got=0 t1=$t0
-while :; do
-	got=$(sum "Total failed")
-	[ -n "$want" ] && [ "$got" -ge "$want" ] && { t1=$(date +%s%N); break; }
-	if [ "$got" = "$last" ]; then
-		still=$((still + 1))
-	else
-		still=0 t1=$(date +%s%N)
-	fi
-	[ "$still" -ge 40 ] && break # 2 s without a change: done (or stuck)
-	last=$got
-	sleep 0.05
-done
+# benchfeed appends the log and looks at the counts every 5 ms from one
+# process (a shell loop of f2bctl calls would take CPU from f2bd)
+read -r secs got banned < <("$tmp/benchfeed" -s "$tmp/f2bd.sock" -src "$tmp/src.log" -dst "$tmp/auth.log" \
+	-jails "$(echo $jails | tr ' ' ,)" ${want:+-want "$want"})
+[ -n "${secs:-}" ] || { echo "bench-daemon.sh: benchfeed failed" >&2; exit 1; }
 rss=$(awk '/VmHWM/ { print $2 }' "/proc/$pid/status")
 cpu1=$(cpu)
-banned=$(sum "Total banned")
-secs=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", (b - a) / 1e9 }')
 rate=$(awk -v n="$n" -v s="$secs" 'BEGIN { print (s > 0 ? n / s : 0) }')
 printf 'f2bd daemon    %8.2f s %12.0f lines/s %8d kB peak RSS   %d jail(s): failures counted %d%s, bans decided %d\n' \
 	"$secs" "$rate" "$rss" "$(echo $jails | wc -w)" "$got" "${want:+ of $want}" "$banned"

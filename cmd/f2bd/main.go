@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime/pprof"
+	"runtime/trace"
 	"syscall"
 
 	"go.uber.org/zap"
@@ -32,6 +33,7 @@ func main() {
 	flag.Bool("f", true, "run in the foreground (always; accepted for fail2ban-server compatibility)")
 	debug := flag.Bool("debug", false, "log at debug level")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the run to `file` (for benchmarks)")
+	traceFile := flag.String("trace", "", "write an execution trace of the run to `file` (for benchmarks: go tool trace)")
 	flag.Parse()
 
 	log := newLogger(*debug)
@@ -41,6 +43,13 @@ func main() {
 		var err error
 		if stopProfile, err = startCPUProfile(*cpuProfile); err != nil {
 			log.Fatal("cpu profile", zap.Error(err))
+		}
+	}
+	stopTrace := func() {}
+	if *traceFile != "" {
+		var err error
+		if stopTrace, err = startTrace(*traceFile); err != nil {
+			log.Fatal("trace", zap.Error(err))
 		}
 	}
 
@@ -60,6 +69,7 @@ func main() {
 		Log:      log,
 	})
 	stopProfile()
+	stopTrace()
 	if err != nil {
 		log.Fatal("f2bd", zap.Error(err))
 	}
@@ -77,6 +87,22 @@ func startCPUProfile(path string) (stop func(), err error) {
 	}
 	return func() {
 		pprof.StopCPUProfile()
+		f.Close()
+	}, nil
+}
+
+// startTrace writes an execution trace to path until the returned stop.
+func startTrace(path string) (stop func(), err error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := trace.Start(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() {
+		trace.Stop()
 		f.Close()
 	}, nil
 }
