@@ -14,17 +14,26 @@ type entry struct {
 	// nofailMatches are lines matched while the connection was in a
 	// no-failure state; they join the matches when a failure follows.
 	nofailMatches []string
-	seen          time.Time
-	seq           uint64 // insertion order: breaks ties between equal seen times
+	// id and expires are set while the entry is cached (mlfidCache.set).
+	id      string
+	expires time.Time
 }
 
 // mlfidCache merges matches sharing a multi-line failure id (F-MLFID,
-// e.g. an sshd connection prefix) into one failure.
+// e.g. an sshd connection prefix) into one failure. It keeps fail2ban's
+// cache rules (Utils.Cache as its filter uses it): an entry lives ttl from
+// when it was first cached, however often it is merged into since; when
+// the cache is full, entries are dropped in the order they were cached,
+// every expired one at the front and then one live one. Lookups and
+// inserts cost O(1) (amortized): order is a queue of the cached entries,
+// in which entries dropped by unset or get stay until they reach the
+// front (they are then no longer m's entry for their id).
 type mlfidCache struct {
-	m   map[string]*entry
-	max int
-	ttl time.Duration
-	seq uint64
+	m     map[string]*entry
+	order []*entry // order[head:]: cached entries, oldest first, and stale ones
+	head  int
+	max   int
+	ttl   time.Duration
 }
 
 func newMLFIDCache(max int, ttl time.Duration) mlfidCache {
@@ -36,6 +45,70 @@ func newMLFIDCache(max int, ttl time.Duration) mlfidCache {
 	}
 	return mlfidCache{m: map[string]*entry{}, max: max, ttl: ttl}
 }
+
+// get returns the entry cached as id, nil when there is none or it
+// expired (it is then dropped).
+func (c *mlfidCache) get(id string, now time.Time) *entry {
+	e := c.m[id]
+	if e != nil && !now.Before(e.expires) {
+		delete(c.m, id)
+		return nil
+	}
+	return e
+}
+
+// set caches e as id, which get just found absent, until now+ttl. A full
+// cache first drops entries from the oldest on: while they are expired,
+// and one more that is not.
+func (c *mlfidCache) set(id string, e *entry, now time.Time) {
+	delete(c.m, id) // (not met by merge: get drops an expired entry first)
+	if len(c.m) >= c.max {
+		for len(c.m) > 0 {
+			old := c.pop()
+			if now.Before(old.expires) && len(c.m) < c.max {
+				break
+			}
+		}
+	}
+	e.id, e.expires = id, now.Add(c.ttl)
+	c.m[id] = e
+	if len(c.order)-c.head >= 2*c.max+16 {
+		// as many stale records as live entries at least: keep the live
+		// ones, in order (so the queue stays within 2*max+16 records)
+		n := 0
+		for _, o := range c.order[c.head:] {
+			if c.m[o.id] == o {
+				c.order[n] = o
+				n++
+			}
+		}
+		clear(c.order[n:])
+		c.order, c.head = c.order[:n], 0
+	} else if c.head > 0 && c.head >= len(c.order)/2 {
+		// drop the popped front of the queue once it is half of it
+		n := copy(c.order, c.order[c.head:])
+		clear(c.order[n:])
+		c.order, c.head = c.order[:n], 0
+	}
+	c.order = append(c.order, e)
+}
+
+// pop drops the oldest cached entry and returns it (stale records of
+// entries dropped before are passed over). The cache must not be empty.
+func (c *mlfidCache) pop() *entry {
+	for {
+		e := c.order[c.head]
+		c.order[c.head] = nil
+		c.head++
+		if c.m[e.id] == e {
+			delete(c.m, e.id)
+			return e
+		}
+	}
+}
+
+// unset drops the entry cached as id.
+func (c *mlfidCache) unset(id string) { delete(c.m, id) }
 
 // State bits used while merging.
 const (
@@ -75,13 +148,7 @@ func (c *mlfidCache) merge(id string, cur entry, matched []string, now time.Time
 	}
 	users := 0
 	var fail *entry
-	cached, ok := c.m[id]
-	if ok && c.expired(cached, now) {
-		// expired entries are dropped when met (see set)
-		delete(c.m, id)
-		ok = false
-	}
-	if ok {
+	if cached := c.get(id, now); cached != nil {
 		users = cached.addUser(cur.g.val("user"))
 		if truthy(cached.g.pop("nofail")) {
 			st |= mlPrevNF
@@ -96,17 +163,15 @@ func (c *mlfidCache) merge(id string, cur entry, matched []string, now time.Time
 			cached.matches = nil
 		}
 		cached.g.update(&cur.g)
-		cached.seen = now
 		fail = cached
 		if st&mlForget != 0 {
-			delete(c.m, id)
+			c.unset(id)
 		}
 	} else {
 		fail = new(entry)
 		*fail = cur
 		if st&mlForget == 0 {
 			users = fail.addUser(fail.g.val("user"))
-			fail.seen = now
 			c.set(id, fail, now)
 		}
 	}
@@ -129,38 +194,3 @@ func (c *mlfidCache) merge(id string, cur entry, matched []string, now time.Time
 	}
 	return fail
 }
-
-// set caches e as id, first dropping expired entries when the cache is
-// full, then the oldest one if it still is. Expiring entries only here and
-// when they are looked up keeps the cache as if every merge expired them
-// first, without a scan per line.
-func (c *mlfidCache) set(id string, e *entry, now time.Time) {
-	if len(c.m) >= c.max {
-		c.expire(now)
-	}
-	if len(c.m) >= c.max {
-		// drop the oldest entry (the first inserted among equally old
-		// ones, so that the choice does not depend on map order)
-		var oldID string
-		var old *entry
-		for k, v := range c.m {
-			if old == nil || v.seen.Before(old.seen) || (v.seen.Equal(old.seen) && v.seq < old.seq) {
-				oldID, old = k, v
-			}
-		}
-		delete(c.m, oldID)
-	}
-	c.seq++
-	e.seq = c.seq
-	c.m[id] = e
-}
-
-func (c *mlfidCache) expire(now time.Time) {
-	for k, v := range c.m {
-		if c.expired(v, now) {
-			delete(c.m, k)
-		}
-	}
-}
-
-func (c *mlfidCache) expired(e *entry, now time.Time) bool { return now.Sub(e.seen) > c.ttl }

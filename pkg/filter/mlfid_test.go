@@ -1,0 +1,112 @@
+package filter
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"os/exec"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/f2bd/f2bd/internal/oracle"
+)
+
+// cacheOp is one use of the F-MLFID cache as a merge makes it: a lookup
+// of key at time t (in seconds), then, when nothing is cached, an insert
+// (touch), or when something is, its removal (forget).
+type cacheOp struct {
+	Key    string  `json:"k"`
+	T      float64 `json:"t"`
+	Forget bool    `json:"forget"`
+}
+
+// cacheOracle runs ops through fail2ban's own Utils.Cache, its clock set
+// to each op's time, and returns whether each lookup found an entry and
+// the keys cached at the end, oldest first.
+const cacheOracle = `
+import json, sys
+import fail2ban.server.utils as u
+clock = [0.0]
+class fake:
+    @staticmethod
+    def time():
+        return clock[0]
+u.time = fake
+req = json.load(sys.stdin)
+c = u.Utils.Cache(maxCount=req["max"], maxTime=req["ttl"])
+found = []
+for op in req["ops"]:
+    clock[0] = op["t"]
+    v = c.get(op["k"])
+    found.append(v is not None)
+    if v is None and not op["forget"]:
+        c.set(op["k"], 1)
+    elif v is not None and op["forget"]:
+        c.unset(op["k"])
+print(json.dumps({"found": found, "keys": list(c._cache.keys())}))
+`
+
+// TestMLFIDCacheAsFail2ban drives random sequences of lookups, inserts
+// and removals through mlfidCache and through fail2ban's Utils.Cache
+// (its filter's F-MLFID cache) and compares every lookup's result and
+// what stays cached: entries expire ttl after they were cached, and a
+// full cache drops them in the order they came.
+func TestMLFIDCacheAsFail2ban(t *testing.T) {
+	oracle.Require(t, oracle.Python, oracle.Client)
+	r := rand.New(rand.NewPCG(7, 8))
+	for round := range 40 {
+		max, ttl := 1+r.IntN(8), 1+r.IntN(20)
+		nkeys := 2 + r.IntN(3*max)
+		var ops []cacheOp
+		tm := 0.0
+		for range 400 {
+			// quarter seconds: exact in both clocks, so that ops fall on
+			// expiry times exactly; some at the same time
+			tm += float64(r.IntN(12)) / 4
+			ops = append(ops, cacheOp{Key: fmt.Sprint("k", r.IntN(nkeys)), T: tm, Forget: r.IntN(5) == 0})
+		}
+		req, _ := json.Marshal(map[string]any{"max": max, "ttl": ttl, "ops": ops})
+		cmd := exec.Command(oracle.Python, "-c", cacheOracle)
+		cmd.Stdin = bytes.NewReader(req)
+		out, err := cmd.Output()
+		if err != nil {
+			t.Fatalf("fail2ban's cache: %v", err)
+		}
+		var want struct {
+			Found []bool   `json:"found"`
+			Keys  []string `json:"keys"`
+		}
+		if err := json.Unmarshal(out, &want); err != nil {
+			t.Fatalf("fail2ban's cache: %v: %s", err, out)
+		}
+
+		c := newMLFIDCache(max, time.Duration(ttl)*time.Second)
+		base := time.Date(2025, 3, 1, 0, 0, 0, 0, time.UTC)
+		for i, op := range ops {
+			now := base.Add(time.Duration(op.T * float64(time.Second)))
+			e := c.get(op.Key, now)
+			if (e != nil) != want.Found[i] {
+				t.Fatalf("round %d (max %d, ttl %ds), op %d %+v: found %v, fail2ban %v", round, max, ttl, i, op, e != nil, want.Found[i])
+			}
+			if e == nil && !op.Forget {
+				c.set(op.Key, &entry{}, now)
+			} else if e != nil && op.Forget {
+				c.unset(op.Key)
+			}
+			if len(c.order)-c.head > 2*max+16 {
+				t.Fatalf("round %d: queue of %d records for at most %d entries", round, len(c.order)-c.head, max)
+			}
+		}
+		var keys []string
+		for _, e := range c.order[c.head:] {
+			if c.m[e.id] == e {
+				keys = append(keys, e.id)
+			}
+		}
+		if len(keys) != len(c.m) || !slices.Equal(keys, want.Keys) {
+			t.Fatalf("round %d: cached %q (map of %d), fail2ban %q", round, keys, len(c.m), want.Keys)
+		}
+	}
+}
