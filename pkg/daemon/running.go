@@ -39,6 +39,9 @@ type running struct {
 	policy *bantime.Policy
 	lines  chan []line   // batches of one source each; closed by the sources once they all ended
 	done   chan struct{} // closed when run returns
+	// spare holds the line buffers (*lineBatch, empty) of finished
+	// batches, for the sources' next ones: a line is not allocated twice.
+	spare sync.Pool
 
 	mu    sync.Mutex
 	files []string // followed files, for status
@@ -175,6 +178,10 @@ func (h *batchHandler) finish(ctx context.Context) {
 			a.ack(&ls[i])
 		}
 	}
+	// the lines' buffer goes back to the sources, without the lines'
+	// references (their text may hold a source's chunk)
+	clear(ls)
+	h.r.spare.Put(&lineBatch{lines: ls[:0]})
 	clear(p.items)
 	p.ls, p.job = nil, nil
 	h.spare = append(h.spare, p)

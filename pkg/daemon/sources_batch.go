@@ -55,8 +55,13 @@ const gather = 64
 // newBatch returns an empty batch with room for about as many lines as the
 // last one handed on had, and for n at least: while the jail is busy the
 // batches are full, and they do not grow line by line.
+// The buffer of a finished batch is taken when there is one large enough.
 func (b *batcher) newBatch(n int) *lineBatch {
-	return &lineBatch{lines: make([]line, 0, min(max(16, n, b.size), maxLineBatch))}
+	want := min(max(16, n, b.size), maxLineBatch)
+	if p, _ := b.r.spare.Get().(*lineBatch); p != nil && cap(p.lines) >= want {
+		return p
+	}
+	return &lineBatch{lines: make([]line, 0, want)}
 }
 
 // add appends ls to the batch being gathered, waiting while that batch is
