@@ -14,14 +14,15 @@
 # rate measured in the same run).
 #
 # -profile FILE writes f2bd's CPU profile of the run to FILE (go tool pprof),
-# -trace FILE its execution trace (go tool trace).
+# -trace FILE its execution trace (go tool trace), -memprofile FILE the
+# profile of its allocations (go tool pprof -sample_index=alloc_space).
 # F2BD_GODEBUG is passed to f2bd as GODEBUG (e.g. gctrace=1), F2BD_LOG
 # names a file for f2bd's log (kept after the run).
 #
-#   scripts/bench-daemon.sh [-n LINES] [-seed N] [-kind sshd|mixed] [-ref LINES_PER_SEC] [-profile FILE] [-trace FILE]
+#   scripts/bench-daemon.sh [-n LINES] [-seed N] [-kind sshd|mixed] [-ref LINES_PER_SEC] [-profile FILE] [-trace FILE] [-memprofile FILE]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-n=1000000 seed=1 kind=sshd ref= profile= trace=
+n=1000000 seed=1 kind=sshd ref= profile= trace= memprofile=
 while [ $# -gt 0 ]; do
 	case "$1" in
 	-n) n=$2; shift 2 ;;
@@ -30,6 +31,7 @@ while [ $# -gt 0 ]; do
 	-ref) ref=$2; shift 2 ;;
 	-profile) profile=$(realpath -m "$2"); shift 2 ;;
 	-trace) trace=$(realpath -m "$2"); shift 2 ;;
+	-memprofile) memprofile=$(realpath -m "$2"); shift 2 ;;
 	*) echo "bench-daemon.sh: unknown argument $1" >&2; exit 2 ;;
 	esac
 done
@@ -62,7 +64,7 @@ cp -r /etc/fail2ban "$tmp/fail2ban"
 } >"$tmp/fail2ban/jail.local"
 
 ip netns add "$ns"
-ip netns exec "$ns" env GODEBUG=${F2BD_GODEBUG:-} "$tmp/f2bd" -c "$tmp/fail2ban" -s "$tmp/f2bd.sock" --state-dir "$tmp/state" ${profile:+--cpuprofile "$profile"} ${trace:+--trace "$trace"} 2>"${F2BD_LOG:-$tmp/f2bd.log}" &
+ip netns exec "$ns" env GODEBUG=${F2BD_GODEBUG:-} "$tmp/f2bd" -c "$tmp/fail2ban" -s "$tmp/f2bd.sock" --state-dir "$tmp/state" ${profile:+--cpuprofile "$profile"} ${trace:+--trace "$trace"} ${memprofile:+--memprofile "$memprofile"} 2>"${F2BD_LOG:-$tmp/f2bd.log}" &
 pid=$!
 for _ in $(seq 100); do
 	"$tmp/f2bctl" -s "$tmp/f2bd.sock" ping >/dev/null 2>&1 && break
@@ -75,7 +77,7 @@ fi
 # cpu: f2bd's user+system CPU time so far, in clock ticks.
 cpu() { awk '{ print $14 + $15 }' "/proc/$pid/stat"; }
 cpu0=$(cpu)
-# benchfeed appends the log and looks at the counts every 5 ms from one
+# benchfeed appends the log and looks at the counts every 20 ms from one
 # process (a shell loop of f2bctl calls would take CPU from f2bd)
 read -r secs got banned < <("$tmp/benchfeed" -s "$tmp/f2bd.sock" -src "$tmp/src.log" -dst "$tmp/auth.log" \
 	-jails "$(echo $jails | tr ' ' ,)" ${want:+-want "$want"})

@@ -34,6 +34,7 @@ func main() {
 	debug := flag.Bool("debug", false, "log at debug level")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the run to `file` (for benchmarks)")
 	traceFile := flag.String("trace", "", "write an execution trace of the run to `file` (for benchmarks: go tool trace)")
+	memProfile := flag.String("memprofile", "", "write a profile of the run's allocations to `file` at exit (for benchmarks)")
 	flag.Parse()
 
 	log := newLogger(*debug)
@@ -70,6 +71,11 @@ func main() {
 	})
 	stopProfile()
 	stopTrace()
+	if *memProfile != "" {
+		if err := writeAllocs(*memProfile); err != nil {
+			log.Error("memory profile", zap.Error(err))
+		}
+	}
 	if err != nil {
 		log.Fatal("f2bd", zap.Error(err))
 	}
@@ -105,6 +111,19 @@ func startTrace(path string) (stop func(), err error) {
 		trace.Stop()
 		f.Close()
 	}, nil
+}
+
+// writeAllocs writes the profile of the allocations made so far to path.
+func writeAllocs(path string) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if err := pprof.Lookup("allocs").WriteTo(f, 0); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }
 
 // loadConfig reads dir, or the built-in default when dir is the default

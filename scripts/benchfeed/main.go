@@ -1,15 +1,17 @@
 // Command benchfeed times f2bd on a log for scripts/bench-daemon.sh: it
 // appends a source file to the file f2bd follows, then asks f2bd for its
-// jails' "Total failed" every few milliseconds, from this one process,
-// until the count reaches -want (or, without -want, has not changed for
-// -settle). It prints the seconds from the start of the append to the
-// last change seen, and the counts.
+// jails' "Total failed" every 20 ms, from this one process, until the
+// count reaches -want (or, without -want, has not changed for -settle). It
+// prints the seconds from the start of the append to the last change
+// seen, and the counts.
 //
 //	benchfeed -s SOCKET -src FILE -dst FILE -jails a,b,... [-want N] [-settle 2s]
 //
 // Polling from one process keeps the clock's own cost small: a shell loop
 // that starts f2bctl and awk for every look takes about 10 ms of CPU each
-// time, CPU the daemon under test would otherwise have.
+// time, CPU the daemon under test would otherwise have. Each look still
+// costs f2bd a status (with its list of bans, read from the kernel), so
+// they are not made more often than the clock needs.
 package main
 
 import (
@@ -31,7 +33,7 @@ func main() {
 	jails := flag.String("jails", "sshd", "comma-separated `jails` whose counts are summed")
 	want := flag.Int64("want", 0, "stop when the failures counted reach `N` (0: when they settle)")
 	settle := flag.Duration("settle", 2*time.Second, "without -want, stop after this long without a change")
-	every := flag.Duration("every", 5*time.Millisecond, "time between two looks at the counts")
+	every := flag.Duration("every", 20*time.Millisecond, "time between two looks at the counts")
 	flag.Parse()
 	if *sock == "" || *src == "" || *dst == "" {
 		fmt.Fprintln(os.Stderr, "benchfeed: -s, -src and -dst are needed")
