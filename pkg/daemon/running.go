@@ -141,9 +141,12 @@ func (h *batchHandler) start(ls []line) {
 	} else {
 		p = &pendingBatch{}
 	}
-	p.items = p.items[:0]
+	if cap(p.items) < len(ls) {
+		p.items = make([]filter.Item, len(ls), max(len(ls), maxLineBatch))
+	}
+	p.items = p.items[:len(ls)]
 	for i := range ls {
-		p.items = append(p.items, filter.Item{Line: ls[i].text, At: ls[i].t})
+		p.items[i].Reset(ls[i].text, ls[i].t)
 	}
 	p.ls = ls
 	p.job = h.r.j.Start(p.items, h.pool)
@@ -182,7 +185,9 @@ func (h *batchHandler) finish(ctx context.Context) {
 	// references (their text may hold a source's chunk)
 	clear(ls)
 	h.r.spare.Put(&lineBatch{lines: ls[:0]})
-	clear(p.items)
+	for i := range p.items {
+		p.items[i].Reset("", time.Time{}) // drops the line's references, keeps the buffers
+	}
 	p.ls, p.job = nil, nil
 	h.spare = append(h.spare, p)
 }

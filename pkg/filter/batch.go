@@ -45,8 +45,17 @@ type Item struct {
 	hit        bool  // a failregex decides the line
 	regex      int   // which
 	g          groupSet
+	kvBuf      []groupKV // g's storage, kept from line to line (see Reset)
 	matched    []string
 	one        [1]string // matched's storage for a single line
+}
+
+// Reset makes it an item for line (from its source at at; zero: dated from
+// its text) and keeps its buffers: a caller that reuses its items for
+// batch after batch does not allocate their groups again.
+func (it *Item) Reset(line string, at time.Time) {
+	kv := it.kvBuf
+	*it = Item{Line: line, At: at, kvBuf: kv}
 }
 
 // Scratch holds one goroutine's buffers for the match stage. Its zero
@@ -102,7 +111,9 @@ func (f *Filter) Finish(it *Item) (Failure, bool) {
 	} else {
 		res, _ = f.finish(it)
 	}
-	// the item's references go with the line
+	// the item's references go with the line (its groups' storage stays:
+	// nothing kept refers to it, see mlfidCache.set)
+	clear(it.kvBuf[:cap(it.kvBuf)])
 	it.g, it.matched, it.one, it.Line = groupSet{}, nil, [1]string{}, ""
 	for _, r := range res {
 		if !r.NoFail && !r.Pending {
@@ -250,7 +261,10 @@ func (f *Filter) match(it *Item, s *Scratch) {
 		}
 		s.idx = loc
 		materialize()
-		g := f.failGroups(i, buf, loc, owned, failOff)
+		g := f.failGroups(i, buf, loc, owned, failOff, it.kvBuf)
+		if cap(g.kv) > cap(it.kvBuf) {
+			it.kvBuf = g.kv[:0] // grown: kept for the next lines
+		}
 		var matched, rest []string
 		if len(org) == 1 {
 			// one line: it is the match (lineRange's answer, without a copy)

@@ -55,9 +55,13 @@ func compareBatch(t *testing.T, name string, mk func() (*Filter, error), lines [
 	diffs, fails := 0, 0
 	for i, k := 0, 0; i < len(lines); k++ {
 		n := min(sizes[k%len(sizes)], len(lines)-i)
-		items = items[:0]
-		for j := i; j < i+n; j++ {
-			items = append(items, Item{Line: lines[j], At: at(j)})
+		// the items are reused from batch to batch, as the daemon does
+		if cap(items) < n {
+			items = make([]Item, n, 256)
+		}
+		items = items[:n]
+		for j := range items {
+			items[j].Reset(lines[i+j], at(i+j))
 		}
 		bat.Batch(items, pool)
 		for j := range items {

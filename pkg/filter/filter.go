@@ -523,7 +523,7 @@ func (f *Filter) run(line string, at time.Time, known bool) ([]Failure, error) {
 		}
 		f.idx = loc
 		materialize()
-		g := f.failGroups(i, buf, loc, owned, failOff)
+		g := f.failGroups(i, buf, loc, owned, failOff, nil)
 		matched, rest := lineRange(buf, loc, org, f.skipsOf[i])
 		if len(f.ignore) > 0 {
 			ibuf := buf
@@ -752,15 +752,16 @@ func (f *Filter) failure(e *entry, line string, date time.Time, i int, id string
 }
 
 // failGroups is the groups of failregex i's match at loc in buf, with
-// the alternative user groups filled in. When buf is the end of owned from
-// failOff on, the values are cut from owned (one copy for the whole line).
-func (f *Filter) failGroups(i int, buf string, loc []int, owned string, failOff int) groupSet {
+// the alternative user groups filled in, in dst's storage when it has room
+// (see groups). When buf is the end of owned from failOff on, the values
+// are cut from owned (one copy for the whole line).
+func (f *Filter) failGroups(i int, buf string, loc []int, owned string, failOff int, dst []groupKV) groupSet {
 	r := f.fail[i]
 	var g groupSet
 	if failOff >= 0 && len(buf) == len(owned)-failOff {
-		g = groups(r, buf, loc, owned, failOff, f.extra)
+		g = groups(r, buf, loc, owned, failOff, f.extra, dst)
 	} else {
-		g = groups(r, buf, loc, "", 0, f.extra)
+		g = groups(r, buf, loc, "", 0, f.extra, dst)
 	}
 	for _, a := range f.altsOf[i] {
 		if v := g.val(a[0]); v != "" && g.val(a[1]) == "" {
@@ -797,8 +798,9 @@ func (f *Filter) ignored(buf string) (bool, error) {
 // groups returns the named groups that took part in the match on s, with
 // room for extra more. When base is set, s is base[off:] (base owned, s may
 // alias a scratch buffer) and the values are cut from base; else they are
-// copied out of s.
-func groups(r *pyregex.Regexp, s string, loc []int, base string, off, extra int) groupSet {
+// copied out of s. The groups are kept in dst's storage when it has the
+// room (the caller then owns the result's storage), else in a new slice.
+func groups(r *pyregex.Regexp, s string, loc []int, base string, off, extra int, dst []groupKV) groupSet {
 	names := r.SubexpNames()
 	n := 0
 	for i, name := range names {
@@ -806,7 +808,10 @@ func groups(r *pyregex.Regexp, s string, loc []int, base string, off, extra int)
 			n++
 		}
 	}
-	g := groupSet{kv: make([]groupKV, 0, n+extra)}
+	g := groupSet{kv: dst[:0]}
+	if cap(dst) < n+extra {
+		g.kv = make([]groupKV, 0, n+extra)
+	}
 	for i, name := range names {
 		if name == "" || loc[2*i] < 0 {
 			continue

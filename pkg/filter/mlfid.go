@@ -71,6 +71,9 @@ func (c *mlfidCache) set(id string, e *entry, now time.Time) {
 		}
 	}
 	e.id, e.expires = id, now.Add(c.ttl)
+	// e's groups may be in a batch item's storage (Item.kvBuf), reused by
+	// the item's next line: the cached entry gets its own
+	e.g.kv = slices.Clone(e.g.kv)
 	c.m[id] = e
 	if len(c.order)-c.head >= 2*c.max+16 {
 		// as many stale records as live entries at least: keep the live
