@@ -241,3 +241,37 @@ func TestFailureKeepsNoSourceBuffer(t *testing.T) {
 		t.Errorf("failure %+v", fl)
 	}
 }
+
+// BenchmarkBatchGenlog runs the stock sshd filter over a generated auth.log
+// as the daemon does: batches of 256 lines, their items reused from batch
+// to batch, dated, matched (on the calling goroutine) and finished. One op
+// is one line; its allocations and the GC they cause are part of it.
+func BenchmarkBatchGenlog(b *testing.B) {
+	lines := benchLog(b, "sshd")
+	opts := resolvedFilter(b, "sshd", "")
+	now := time.Date(2025, 3, 2, 12, 0, 0, 0, time.UTC)
+	opts.Now = func() time.Time { return now }
+	opts.Location = time.UTC
+	f, err := New(opts)
+	if err != nil {
+		b.Fatal(err)
+	}
+	const batch = 256
+	items := make([]Item, batch)
+	b.ReportAllocs()
+	b.ResetTimer()
+	next := 0
+	for n := 0; n < b.N; n += batch {
+		k := min(batch, b.N-n)
+		for i := range items[:k] {
+			items[i].Reset(lines[next], time.Time{})
+			if next++; next == len(lines) {
+				next = 0
+			}
+		}
+		f.Batch(items[:k], nil)
+		for i := range items[:k] {
+			f.Finish(&items[i])
+		}
+	}
+}

@@ -746,7 +746,8 @@ func (f *Filter) failure(e *entry, line string, date time.Time, i int, id string
 		fl.Addr = a.Unmap()
 	}
 	if len(e.users) > 0 {
-		fl.Users = slices.Sorted(slices.Values(e.users))
+		fl.Users = slices.Clone(e.users)
+		slices.Sort(fl.Users)
 	}
 	return fl
 }

@@ -10,6 +10,7 @@ import (
 type entry struct {
 	g       groupSet
 	users   []string // distinct, in the order seen
+	user1   [1]string // users' storage while there is one
 	matches []string
 	// nofailMatches are lines matched while the connection was in a
 	// no-failure state; they join the matches when a failure follows.
@@ -73,7 +74,8 @@ func (c *mlfidCache) set(id string, e *entry, now time.Time) {
 	e.id, e.expires = id, now.Add(c.ttl)
 	// e's groups may be in a batch item's storage (Item.kvBuf), reused by
 	// the item's next line: the cached entry gets its own
-	e.g.kv = slices.Clone(e.g.kv)
+	// (with room for the groups later merges add)
+	e.g.kv = append(make([]groupKV, 0, len(e.g.kv)+4), e.g.kv...)
 	c.m[id] = e
 	if len(c.order)-c.head >= 2*c.max+16 {
 		// as many stale records as live entries at least: keep the live
@@ -125,6 +127,9 @@ const (
 func (e *entry) addUser(u string) int {
 	if u != "" {
 		if !slices.Contains(e.users, u) {
+			if e.users == nil {
+				e.users = e.user1[:0]
+			}
 			e.users = append(e.users, u)
 		}
 	}
