@@ -9,7 +9,7 @@ import (
 // for F-MLFID connections, every user seen.
 type entry struct {
 	g       groupSet
-	users   []string // distinct, in the order seen
+	users   []string  // distinct, in the order seen
 	user1   [1]string // users' storage while there is one
 	matches []string
 	// nofailMatches are lines matched while the connection was in a
