@@ -21,6 +21,7 @@ import (
 // journal).
 type line struct {
 	text   string
+	chunk  *tail.Chunk // the recycled buffer text is cut from (nil: none), released once the line is handled
 	t      time.Time
 	ack    acker
 	pos    tail.Position
@@ -181,13 +182,18 @@ func (h *batchHandler) finish(ctx context.Context) {
 			a.ack(&ls[i])
 		}
 	}
-	// the lines' buffer goes back to the sources, without the lines'
-	// references (their text may hold a source's chunk)
-	clear(ls)
-	h.r.spare.Put(&lineBatch{lines: ls[:0]})
 	for i := range p.items {
 		p.items[i].Reset("", time.Time{}) // drops the line's references, keeps the buffers
 	}
+	// nothing refers to the lines' text any more (what the filter keeps,
+	// it copied): their chunks may be reused
+	for i := range ls {
+		ls[i].chunk.Release()
+	}
+	// last, the lines' buffer goes back to the sources (which write new
+	// lines in it at once), without the lines' references
+	clear(ls)
+	h.r.spare.Put(&lineBatch{lines: ls[:0]})
 	p.ls, p.job = nil, nil
 	h.spare = append(h.spare, p)
 }

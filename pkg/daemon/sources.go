@@ -34,7 +34,9 @@ const reglobEvery = 10 * time.Second
 // pkg/filter's Failure.Line (kept by the failure counter for findtime and
 // passed on in ban decisions' Matches) and the lines a maxlines > 1
 // filter buffers. Group values and matched lines are cut from the
-// filter's own copy of a matching line.
+// filter's own copy of a matching line. The chunks' buffers are recycled
+// (tail.Options.Chunks): a jail releases its lines once it finished their
+// batch, and the follower then cuts new lines from them.
 const lineChunk = 4096
 
 // sources runs every source of every jail: one follower per log file and
@@ -172,7 +174,7 @@ func (s *sources) follow(ctx context.Context, r *running, path string, fromEnd, 
 		OnError: func(err error) { log.Warn("log file", zap.String("file", path), zap.Error(err)) },
 	}
 	if lineChunk > 0 && tail.IsUTF8(r.j.Config.LogEncoding) {
-		opts.Decode, opts.Chunk = nil, lineChunk
+		opts.Decode, opts.Chunk, opts.Chunks = nil, lineChunk, tail.NewChunks()
 	}
 	if p, ok := s.store.File(ff.jail, path); ok {
 		opts.Start = &tail.Position{Inode: p.Inode, Offset: p.Offset, Head: p.Head}
@@ -197,7 +199,7 @@ func followFile(ctx context.Context, b *batcher, path string, opts tail.Options,
 	opts.CaughtUp = b.handOn
 	err := tail.Follow(ctx, path, opts, func(tl tail.Line) {
 		if l := b.next(); l != nil {
-			l.text, l.ack, l.pos = tl.Text, ack, tl.Pos
+			l.text, l.chunk, l.ack, l.pos = tl.Text, tl.Chunk, ack, tl.Pos
 			b.written()
 		}
 	})

@@ -391,10 +391,14 @@ func (f *Filter) run(line string, at time.Time, known bool) ([]Failure, error) {
 	aliased := false
 	var lineStr string // maxlines 1: the line buffer (aliases lineBuf)
 	if f.max > 1 {
-		body = strings.Clone(line) // buffered beyond this call
-		if cutE > cutS {
-			body = line[:cutS] + line[cutE:]
-		}
+		// buffered beyond this call: a copy of its own (line may be cut
+		// from a source's buffer, and a concatenation with an empty part
+		// would be the other part itself)
+		var sb strings.Builder
+		sb.Grow(len(line) - (cutE - cutS))
+		sb.WriteString(line[:cutS])
+		sb.WriteString(line[cutE:])
+		body = sb.String()
 		f.lines = append(f.lines, body)
 		if len(f.lines) > f.max {
 			f.lines = append(f.lines[:0], f.lines[len(f.lines)-f.max:]...)

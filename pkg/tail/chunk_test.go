@@ -1,6 +1,7 @@
 package tail
 
 import (
+	"context"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -8,6 +9,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unsafe"
 )
 
 // TestChunked runs the follower's tests again with lines cut from shared
@@ -32,13 +34,15 @@ func TestChunked(t *testing.T) {
 		{"GraceReadsRotatedFile", TestGraceReadsRotatedFile},
 		{"SeekOption", TestSeekOption},
 	}
-	defer func() { testChunk = 0 }()
-	for _, chunk := range []int{16, 4096} {
-		for _, tc := range tests {
-			t.Run(fmt.Sprint(chunk, "/", tc.name), func(t *testing.T) {
-				testChunk = chunk
-				tc.fn(t)
-			})
+	defer func() { testChunk, testRecycle = 0, false }()
+	for _, recycle := range []bool{false, true} {
+		for _, chunk := range []int{16, 4096} {
+			for _, tc := range tests {
+				t.Run(fmt.Sprint(chunk, "/recycle=", recycle, "/", tc.name), func(t *testing.T) {
+					testChunk, testRecycle = chunk, recycle
+					tc.fn(t)
+				})
+			}
 		}
 	}
 	t.Run("4096/RotationTorture", func(t *testing.T) {
@@ -95,5 +99,71 @@ func TestChunkedSameLines(t *testing.T) {
 	}
 	if p := c.last(); p.Offset != int64(sb.Len()+len("partial\r\nnext\n")) {
 		t.Fatalf("position %+v after the last line, want offset %d", p, sb.Len()+len("partial\r\nnext\n"))
+	}
+}
+
+// TestChunksRecycled: with Options.Chunks, a line's text stays as read
+// while the line is held, however much more the follower reads, and the
+// chunks of released lines are reused (few buffers for many chunks).
+func TestChunksRecycled(t *testing.T) {
+	var sb strings.Builder
+	for i := range 5000 {
+		fmt.Fprintf(&sb, "line %d of the log, with some text to fill a chunk\n", i)
+	}
+	path := filepath.Join(t.TempDir(), "log")
+	if err := os.WriteFile(path, []byte(sb.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	type held struct {
+		l    Line
+		want string
+	}
+	var keep []held // every 100th line, released at the end
+	bufs := map[*byte]bool{}
+	n, plain := 0, 0
+	done := make(chan error, 1)
+	go func() {
+		done <- Follow(ctx, path, Options{Chunk: 512, Chunks: NewChunks()}, func(l Line) {
+			if l.Chunk == nil {
+				plain++ // a line read on its own (the file's first one)
+			} else {
+				bufs[unsafe.SliceData(l.Chunk.buf)] = true
+			}
+			if want := fmt.Sprintf("line %d of the log, with some text to fill a chunk", n); l.Text != want {
+				t.Errorf("line %d: %q, want %q", n, l.Text, want)
+			}
+			if n%100 == 0 {
+				keep = append(keep, held{l, strings.Clone(l.Text)})
+			} else {
+				l.Chunk.Release()
+			}
+			if n++; n == 5000 {
+				cancel()
+			}
+		})
+	}()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		cancel()
+		<-done
+	}
+	if n != 5000 || plain > 10 {
+		t.Fatalf("%d lines, %d of them without a chunk; want 5000, nearly all in chunks", n, plain)
+	}
+	for _, h := range keep {
+		if h.l.Text != h.want {
+			t.Errorf("held line %q changed to %q", h.want, h.l.Text)
+		}
+		h.l.Chunk.Release()
+	}
+	// about 430 chunks of 512 bytes were read; each held line pins one
+	if len(bufs) > 2*len(keep)+20 {
+		t.Errorf("%d buffers for %d held lines: chunks are not reused", len(bufs), len(keep))
+	}
+	if len(bufs) < len(keep) {
+		t.Errorf("%d buffers for %d held lines in distinct chunks", len(bufs), len(keep))
 	}
 }

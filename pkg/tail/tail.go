@@ -54,6 +54,9 @@ type Position struct {
 type Line struct {
 	Text string
 	Pos  Position
+	// Chunk, with Options.Chunks, is the recycled buffer Text is cut from:
+	// call its Release once Text is no longer used.
+	Chunk *Chunk
 }
 
 // Options tune a Follower.
@@ -91,6 +94,12 @@ type Options struct {
 	// handling the line) must clone them (strings.Clone). Zero means a
 	// string per line.
 	Chunk int
+	// Chunks, with Chunk, recycles the chunks' buffers: each line then
+	// carries its chunk (Line.Chunk), which the caller must Release once
+	// it no longer uses the line's text (a text kept longer must be
+	// cloned before). A line not released only keeps its chunk from being
+	// reused. Nil: every chunk is a new string.
+	Chunks *Chunks
 	// OnError is told about errors that the follower retries (file
 	// missing, unreadable) and about lines it had to cut. It may be nil.
 	OnError func(error)
@@ -548,7 +557,14 @@ func (f *follower) readChunk(r *reader, from posFrom, p Position, n int) (int, b
 		return n, false
 	}
 	valid := validUTF8(buf[:end])
-	s := string(buf[:end])
+	var c *Chunk // the recycled chunk the lines are cut from (nil: a new string)
+	var s string
+	if f.o.Chunks != nil {
+		c, s = f.o.Chunks.fill(buf[:end])
+		defer c.Release() // the follower's own reference, once its lines are cut
+	} else {
+		s = string(buf[:end])
+	}
 	used := 0
 	for used < len(s) && f.ctx.Err() == nil {
 		if n++; n%256 == 0 && r == f.cur {
@@ -570,7 +586,10 @@ func (f *follower) readChunk(r *reader, from posFrom, p Position, n int) (int, b
 		if check && !utf8.ValidString(line) {
 			line = strings.ToValidUTF8(line, "\uFFFD")
 		}
-		f.emit(r, from, p, line)
+		if c != nil {
+			c.hold()
+		}
+		f.emit(r, from, p, line, c)
 	}
 	r.rd.Discard(used)
 	return n, true
@@ -578,8 +597,8 @@ func (f *follower) readChunk(r *reader, from posFrom, p Position, n int) (int, b
 
 // emit hands text, a line of r, to fn with the position from says (p is
 // the position continued, for continuedPos).
-func (f *follower) emit(r *reader, from posFrom, p Position, text string) {
-	l := Line{Text: text}
+func (f *follower) emit(r *reader, from posFrom, p Position, text string, c *Chunk) {
+	l := Line{Text: text, Chunk: c}
 	switch from {
 	case ownPos:
 		l.Pos = Position{Inode: r.ino, Offset: r.consumed, Head: r.head}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -18,8 +19,14 @@ type collector struct {
 }
 
 func (c *collector) add(l Line) {
+	text := l.Text
+	if l.Chunk != nil {
+		// a recycled chunk: the text is copied, then the chunk released
+		text = strings.Clone(text)
+		l.Chunk.Release()
+	}
 	c.mu.Lock()
-	c.lines = append(c.lines, l.Text)
+	c.lines = append(c.lines, text)
 	c.pos = append(c.pos, l.Pos)
 	c.mu.Unlock()
 }
@@ -60,12 +67,19 @@ func start(t *testing.T, path string, o Options) *collector {
 // followers whose options set none (see TestChunked).
 var testChunk int
 
+// testRecycle, with testChunk, has the followers recycle their chunks
+// (Options.Chunks); the collector releases each line once it copied it.
+var testRecycle bool
+
 // startStoppable starts a follower and returns a function that stops it
 // and waits until it returned.
 func startStoppable(t *testing.T, path string, o Options) (*collector, func()) {
 	t.Helper()
 	if o.Chunk == 0 {
 		o.Chunk = testChunk
+	}
+	if testRecycle && o.Chunk > 0 && o.Chunks == nil {
+		o.Chunks = NewChunks()
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	c := &collector{}
