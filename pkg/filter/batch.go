@@ -112,8 +112,11 @@ func (f *Filter) Finish(it *Item) (Failure, bool) {
 		res, _ = f.finish(it)
 	}
 	// the item's references go with the line (its groups' storage stays:
-	// nothing kept refers to it, see mlfidCache.set)
-	clear(it.kvBuf[:cap(it.kvBuf)])
+	// nothing kept refers to it, see mlfidCache.set; only a matched line
+	// wrote in it)
+	if it.hit {
+		clear(it.kvBuf[:cap(it.kvBuf)])
+	}
 	it.g, it.matched, it.one, it.Line = groupSet{}, nil, [1]string{}, ""
 	for _, r := range res {
 		if !r.NoFail && !r.Pending {
