@@ -19,6 +19,17 @@ var benchCases = []struct{ name, expr, line string }{
 		"Failed password for root from 198.19.237.80 port 31178 ssh2\n"},
 	{"Miss", `^(?P<nofail>Received (?P<mlfforget>disconnect)) from ` + benchHost + `(?: (?:port \d+|on \S+)){0,2}:\s*3: .*: Auth fail`,
 		"Received disconnect from 198.19.237.80 port 31178:11: disconnected by user\n"},
+	// the Miss expression on an IPv6 address: the address alternatives
+	// backtrack before the literal after them fails
+	{"Disconnect6", `^(?P<nofail>Received (?P<mlfforget>disconnect)) from ` + benchHost + `(?: (?:port \d+|on \S+)){0,2}:\s*3: .*: Auth fail`,
+		"Received disconnect from 2001:db8::1 port 22:11: disconnected by user\n"},
+	// a search that fails at the first byte (a prefilter admitted the line)
+	{"WrongStart", `^Failed (?:(?P<nofail>publickey)|\S+) for (?P<cond_inv>invalid user )?(?P<user>\S+) from ` + benchHost + `(?: (?:port \d+|on \S+)){0,2}(?: ssh\d*)?: `,
+		"Connection from 198.18.234.233 port 10660 on 10.0.0.1 port 22 rdomain \"\"\n"},
+	// an expression that can split the words of the line in exponentially
+	// many ways before it fails: the memo of failed continuations bounds it
+	{"Backtrack", `^(?:[\w.]+\s?)+: Auth fail`,
+		"Received disconnect from 198.19.237.80 port 31178:11: disconnected by user\n"},
 }
 
 // BenchmarkFind compares Find with regexp's FindStringSubmatchIndex on

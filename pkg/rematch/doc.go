@@ -15,6 +15,10 @@
 // subjects, so every Find has a step budget (Budget: proportional to the
 // subject). When it runs out, Find says so and the caller runs regexp,
 // whose time is linear: a hostile line costs at most the budget more.
+// A search that has taken a few hundred steps also starts a memo of the
+// continuations that failed (node and position, as RE2's BitState), so
+// that it does not try them again: most such searches then decide well
+// within their budget.
 // Expressions whose meaning differs between plain backtracking and regexp
 // (a repetition of something that can match empty) are not compiled
 // (ErrUnsupported).

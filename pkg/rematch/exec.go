@@ -9,29 +9,32 @@ import (
 // Find searches s for the leftmost match, preferring alternatives and
 // repetitions as Go's regexp does (leftmost-first), and writes the match's
 // capture offsets into caps (len NumCap(); -1 for groups that did not take
-// part), as regexp.FindStringSubmatchIndex returns them.
+// part), as regexp.FindStringSubmatchIndex returns them. When there is no
+// match, the contents of caps are unspecified.
 //
 // budget bounds the work (steps of the walk); when it runs out, Find
 // gives up: decided is false and the caller must ask regexp instead.
 // Otherwise found says whether there is a match.
 func (p *Prog) Find(s string, caps []int, budget int) (found, decided bool) {
-	for i := range caps {
-		caps[i] = -1
-	}
-	m := machine{s: s, caps: caps, steps: budget}
+	// Most searches fail at once (a line a prefilter let through for
+	// another expression): reject those before setting anything up.
 	if p.anchored {
+		if !strings.HasPrefix(s, p.prefix) || !p.entry.first.may(s, p.skip) {
+			return false, true
+		}
+		var m machine
+		m.init(p, s, caps, budget)
 		caps[0] = 0
-		found = m.run(p.start, 0)
+		found = m.run(p.entry, p.skip)
 		return found, m.steps >= 0
 	}
-	for pos := 0; pos <= len(s); {
-		if p.prefix != "" {
-			i := strings.Index(s[pos:], p.prefix)
-			if i < 0 {
-				break
-			}
-			pos += i
-		}
+	pos := p.next(s, 0)
+	if pos < 0 {
+		return false, true
+	}
+	var m machine
+	m.init(p, s, caps, budget)
+	for pos >= 0 {
 		caps[0] = pos
 		if m.try(p.start, pos) {
 			return true, true
@@ -48,9 +51,38 @@ func (p *Prog) Find(s string, caps []int, budget int) (found, decided bool) {
 			_, w := utf8.DecodeRuneInString(s[pos:])
 			pos += w
 		}
+		pos = p.next(s, pos)
 	}
-	caps[0] = -1
-	return false, m.steps >= 0
+	return false, true
+}
+
+// next is the first offset from pos on (at the start of a rune) where a
+// match may start, -1 when there is none.
+func (p *Prog) next(s string, pos int) int {
+	if p.prefix != "" {
+		i := strings.Index(s[pos:], p.prefix)
+		if i < 0 {
+			return -1
+		}
+		return pos + i
+	}
+	f := &p.start.first
+	if f.nullable {
+		return pos
+	}
+	for pos < len(s) {
+		b := s[pos]
+		if f.bytes[b>>6]&(1<<(b&63)) != 0 {
+			return pos
+		}
+		if b < utf8.RuneSelf {
+			pos++
+		} else {
+			_, w := utf8.DecodeRuneInString(s[pos:])
+			pos += w
+		}
+	}
+	return -1
 }
 
 // Budget is a step budget for Find proportional to the subject: enough
@@ -61,13 +93,67 @@ func Budget(s string) int { return 2000 + 64*len(s) }
 type machine struct {
 	s     string
 	caps  []int
-	steps int // left; below zero: gave up
+	steps int // left; below zero: gave up (unless more gives more)
+	// reserve is the part of the budget held back until steps runs out
+	// for the first time (memoAfter): then the memo starts.
+	reserve int
 	// trail[:ntrail] holds (slot, old offset) pairs of the captures set
 	// on the current path, so that a failed path can restore them (undo).
 	// A path that sets more captures than it holds gives up (to regexp).
 	trail  [48]int
 	ntrail int
+	// memo (nil: none) is a bitmap of the continuations known to fail:
+	// bit node.memo-1 * width + pos is set once try(node, pos) has failed
+	// without running out of steps. What follows a node only depends on
+	// the node and the position (there are no backreferences, captures
+	// only record, and loop counts are local to greedyLoop and lazyLoop),
+	// so such a try fails again: the memo skips it, which bounds the
+	// work of an expression that backtracks over the same ground (like
+	// RE2's BitState) without changing the match found.
+	memo  []uint64
+	width int // len(s) + 1: the positions of a row of memo
+	nmemo int // rows of memo (Prog.nmemo)
 }
+
+// memoAfter is the number of steps after which a search starts its memo
+// of failed continuations: a search that decides sooner (nearly all of
+// them) does not pay for one; a longer one may be backtracking over the
+// same ground, which the memo bounds.
+const memoAfter = 256
+
+// memoMax bounds the size of the memo (bits): a larger one (a very long
+// subject) is not worth its memory; such a search only has its budget.
+const memoMax = 1 << 20
+
+// init sets m up for a search of s with p; caps start as -1 (no group
+// matched).
+func (m *machine) init(p *Prog, s string, caps []int, budget int) {
+	m.s, m.caps, m.nmemo = s, caps, p.nmemo
+	m.steps = min(budget, p.memoAfter)
+	m.reserve = budget - m.steps
+	for i := range caps {
+		caps[i] = -1
+	}
+}
+
+// more is called when steps runs out: it gives the search the rest of its
+// budget, with a memo (when not too large) from now on, and reports
+// whether there are steps left.
+func (m *machine) more() bool {
+	if m.reserve <= 0 {
+		return false
+	}
+	m.steps += m.reserve
+	m.reserve = 0
+	if m.steps >= 0 && m.nmemo*(len(m.s)+1) <= memoMax {
+		m.width = len(m.s) + 1
+		m.memo = make([]uint64, (m.nmemo*m.width+63)/64)
+	}
+	return m.steps >= 0
+}
+
+// giveUp ends the search undecided.
+func (m *machine) giveUp() { m.steps, m.reserve = -1, 0 }
 
 // undo restores the captures set since the trail had length mark.
 func (m *machine) undo(mark int) {
@@ -79,11 +165,33 @@ func (m *machine) undo(mark int) {
 
 // try is run that leaves the captures as they were when it fails.
 func (m *machine) try(n *node, pos int) bool {
+	if m.memo != nil {
+		return m.tryMemo(n, pos)
+	}
 	mark := m.ntrail
 	if m.run(n, pos) {
 		return true
 	}
 	m.undo(mark)
+	return false
+}
+
+// tryMemo is try with the memo: it skips a continuation known to fail,
+// and records one that fails.
+func (m *machine) tryMemo(n *node, pos int) bool {
+	i := uint((n.memo-1)*m.width + pos)
+	w, bit := i/64, uint64(1)<<(i%64)
+	if m.memo[w]&bit != 0 {
+		return false
+	}
+	mark := m.ntrail
+	if m.run(n, pos) {
+		return true
+	}
+	m.undo(mark)
+	if m.steps >= 0 {
+		m.memo[w] |= bit
+	}
 	return false
 }
 
@@ -95,7 +203,7 @@ func (m *machine) run(n *node, pos int) bool {
 	s := m.s
 	for {
 		m.steps--
-		if m.steps < 0 {
+		if m.steps < 0 && !m.more() {
 			return false
 		}
 		switch n.op {
@@ -105,10 +213,12 @@ func (m *machine) run(n *node, pos int) bool {
 		case opFail:
 			return false
 		case opLit:
-			if !strings.HasPrefix(s[pos:], n.str) {
+			// the first byte inline: most literals that fail, fail there
+			str := n.str
+			if len(s)-pos < len(str) || s[pos] != str[0] || (len(str) > 1 && s[pos+1:pos+len(str)] != str[1:]) {
 				return false
 			}
-			pos += len(n.str)
+			pos += len(str)
 			n = n.next
 		case opClass:
 			if pos >= len(s) {
@@ -134,7 +244,7 @@ func (m *machine) run(n *node, pos int) bool {
 			n = n.next
 		case opCap:
 			if m.ntrail == len(m.trail) {
-				m.steps = -1
+				m.giveUp()
 				return false
 			}
 			m.trail[m.ntrail], m.trail[m.ntrail+1] = n.idx, m.caps[n.idx]
@@ -155,6 +265,16 @@ func (m *machine) run(n *node, pos int) bool {
 				}
 			}
 			n = n.alts[last]
+		case opAlt2:
+			if n.body.first.may(s, pos) {
+				if m.try(n.body, pos) {
+					return true
+				}
+				if m.steps < 0 {
+					return false
+				}
+			}
+			n = n.next
 		case opStar:
 			if n.greedy {
 				if n.body.first.may(s, pos) && m.try(n.body, pos) {
@@ -241,10 +361,14 @@ func (m *machine) greedyLoop(n *node, pos int) bool {
 		}
 	}
 	m.steps -= count
-	if count < n.min || m.steps < 0 {
+	if count < n.min || (m.steps < 0 && !m.more()) {
 		return false
 	}
 	if ascii {
+		if n.stopOnly {
+			// the bytes before end are the loop's: none can start next
+			return n.next.first.may(s, end) && m.try(n.next, end)
+		}
 		lo := pos + n.min
 		if lit := n.litAfter; len(lit) > 1 && end-lo > 16 {
 			// only where the literal that follows starts: its last
@@ -263,8 +387,28 @@ func (m *machine) greedyLoop(n *node, pos int) bool {
 			}
 			return false
 		}
+		next := n.next
+		if f := &next.first; !f.nullable {
+			// only where the continuation may start (inline: this is
+			// the loop most searches spend their time in)
+			if end == len(s) {
+				end-- // nothing starts at the end
+			}
+			for q := end; q >= lo; q-- {
+				if b := s[q]; f.bytes[b>>6]&(1<<(b&63)) == 0 {
+					continue
+				}
+				if m.try(next, q) {
+					return true
+				}
+				if m.steps < 0 {
+					return false
+				}
+			}
+			return false
+		}
 		for q := end; q >= lo; q-- {
-			if n.next.first.may(s, q) && m.try(n.next, q) {
+			if m.try(next, q) {
 				return true
 			}
 			if m.steps < 0 {
@@ -304,11 +448,14 @@ func (m *machine) lazyLoop(n *node, pos int) bool {
 		}
 	}
 	m.steps -= n.min
+	if m.steps < 0 && !m.more() {
+		return false
+	}
 	for count := n.min; ; count++ {
 		if n.next.first.may(m.s, q) && m.try(n.next, q) {
 			return true
 		}
-		if m.steps < 0 || (n.max >= 0 && count >= n.max) {
+		if (m.steps < 0 && !m.more()) || (n.max >= 0 && count >= n.max) {
 			return false
 		}
 		if q = m.one(n.cls, q); q < 0 {

@@ -24,6 +24,7 @@ const (
 	opClass           // one rune of cls
 	opLoop            // min..max runes of cls (max < 0: no limit), greedy or lazy
 	opAlt             // the alternatives in order
+	opAlt2            // body, else next: opAlt with two alternatives (x?, x{n,m}), made cheaper
 	opStar            // body any number of times (body cannot match empty), greedy or lazy
 	opCap             // record the position in capture slot idx
 	opEmpty           // the zero-width assertions of empty
@@ -42,13 +43,21 @@ type node struct {
 	idx    int    // opCap
 	empty  syntax.EmptyOp
 	alts   []*node // opAlt
-	body   *node   // opStar
+	body   *node   // opStar, opAlt2
 	next   *node
 	// first is the set of bytes a match from this node can start with.
 	first firstSet
 	// litAfter (opLoop) is the literal that must follow the loop, past
 	// capture nodes ("" when none).
 	litAfter string
+	// stopOnly (opLoop) says that no ASCII rune of cls can start what
+	// follows the loop: of the ASCII runs the loop takes, only the longest
+	// can be followed by a match (as in \S+ followed by a space).
+	stopOnly bool
+	// memo is 1 + the node's row in the memo of failed continuations
+	// (machine.memo), 0 for nodes that have none: every node the matcher
+	// may backtrack to (the nodes machine.try runs) has one.
+	memo int
 }
 
 // Prog is a compiled expression. It is immutable and safe for concurrent use.
@@ -56,14 +65,26 @@ type Prog struct {
 	start    *node
 	ncap     int  // capture slots (2 per group, group 0 included)
 	anchored bool // the expression starts with \A: only offset 0 is tried
-	prefix   string
+	// prefix is the literal every match starts with (past capture nodes,
+	// and past \A when anchored), "" when none: a subject without it is
+	// rejected before any other work.
+	prefix string
+	// entry and skip (anchored only) are where the walk begins: past a
+	// leading \A, which holds at offset 0, and past the prefix, which
+	// Find has checked, when no capture node comes before them.
+	entry *node
+	skip  int
+	nmemo int // nodes with a row in the memo (node.memo <= nmemo)
+	// memoAfter is the number of steps after which a search starts its
+	// memo (the constant memoAfter; tests set 0 to use it everywhere).
+	memoAfter int
 }
 
 // Compile compiles a parsed expression (syntax.Parse with the flags
 // regexp.Compile uses: syntax.Perl). Counted repetitions are read as
 // Simplify rewrites them for regexp, so Find gives regexp's results.
 func Compile(re *syntax.Regexp) (*Prog, error) {
-	p := &Prog{ncap: 2 * (re.MaxCap() + 1)}
+	p := &Prog{ncap: 2 * (re.MaxCap() + 1), memoAfter: memoAfter}
 	c := compiler{}
 	start, err := c.compile(re, c.add(&node{op: opMatch}))
 	if err != nil {
@@ -71,8 +92,14 @@ func Compile(re *syntax.Regexp) (*Prog, error) {
 	}
 	p.start = start
 	c.firstSets()
+	p.numberTargets()
 	for _, n := range c.nodes {
+		if n.op == opAlt && len(n.alts) == 2 {
+			n.op, n.body, n.next, n.alts = opAlt2, n.alts[0], n.alts[1], nil
+		}
 		if n.op == opLoop {
+			f := &n.next.first
+			n.stopOnly = !f.nullable && f.bytes[0]&n.cls.ascii[0] == 0 && f.bytes[1]&n.cls.ascii[1] == 0
 			nx := n.next
 			for nx.op == opCap {
 				nx = nx.next
@@ -87,13 +114,59 @@ func Compile(re *syntax.Regexp) (*Prog, error) {
 	for n.op == opCap {
 		n = n.next
 	}
-	switch {
-	case n.op == opEmpty && n.empty&syntax.EmptyBeginText != 0:
+	if n.op == opEmpty && n.empty&syntax.EmptyBeginText != 0 {
 		p.anchored = true
-	case n.op == opLit:
+		p.entry = start
+		if n == start && n.empty == syntax.EmptyBeginText {
+			p.entry = n.next
+		}
+		for n = n.next; n.op == opCap; n = n.next {
+		}
+	}
+	if n.op == opLit {
 		p.prefix = n.str
+		if p.anchored && p.entry == n {
+			p.entry, p.skip = n.next, len(n.str)
+		}
 	}
 	return p, nil
+}
+
+// numberTargets gives each node the matcher may backtrack to (the nodes
+// machine.try runs) a row in the memo; the other nodes need none.
+func (p *Prog) numberTargets() {
+	seen := map[*node]bool{}
+	var walk func(n *node)
+	walk = func(n *node) {
+		for ; n != nil && !seen[n]; n = n.next {
+			seen[n] = true
+			switch n.op {
+			case opAlt:
+				for _, a := range n.alts[:len(n.alts)-1] {
+					p.target(a)
+				}
+				for _, a := range n.alts {
+					walk(a)
+				}
+			case opStar:
+				p.target(n.body)
+				p.target(n.next)
+				walk(n.body)
+			case opLoop:
+				p.target(n.next)
+			}
+		}
+	}
+	p.target(p.start)
+	walk(p.start)
+}
+
+// target gives n a row in the memo if it has none.
+func (p *Prog) target(n *node) {
+	if n.memo == 0 {
+		p.nmemo++
+		n.memo = p.nmemo
+	}
 }
 
 // NumCap is the length of the slice Find fills: 2 per group, group 0 included.

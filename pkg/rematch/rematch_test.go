@@ -218,6 +218,94 @@ func TestBudget(t *testing.T) {
 	}
 }
 
+// TestMemo compares rematch with regexp on expressions that backtrack over
+// the same ground many times (exponentially often without the memo of
+// failed continuations) and checks that they now decide within the
+// budget on subjects where plain backtracking exhausts it.
+func TestMemo(t *testing.T) {
+	for _, c := range []struct {
+		expr     string
+		alphabet string
+		hard     string // one that backtracks a lot, most of them exponentially without the memo ("": none)
+	}{
+		{`(?:aa|a)*b`, "ab", strings.Repeat("a", 40)},
+		{`^(?:a+a+)+b`, "ab", strings.Repeat("a", 40)},
+		{`(?:x|xy|y)*?z`, "xyz", strings.Repeat("xy", 30)},
+		{`^(?:[\w.]+\s?)+: Auth fail`, "a. :", "Received disconnect from 198.19.237.80 port 31178:11: disconnected by user\n"},
+		{`^(?:\w+\s?)*$`, "ab !", strings.Repeat("ab ", 20) + "!"},
+		{`(a|ab)(c|bcd)(d*)`, "abcd", ""},
+		{`^((?:a|b)+?)(b*)((?:ab|b)+)$`, "ab", ""},
+		{`(?:([0-9A-Fa-f]{1,4}):{1,2}|::){1,7}(?:[0-9A-Fa-f]{1,4}|:)( port)`, "1a:. p", "2001:db8::1:2:3:4:5:6:7 port"},
+	} {
+		re, p := compileBoth(t, c.expr)
+		if p == nil {
+			t.Fatalf("%q: not compiled", c.expr)
+		}
+		// every subject over the alphabet up to 8 long, and longer ones
+		// made of repeated pieces of them (where the memo starts)
+		var subjects []string
+		var gen func(s string)
+		gen = func(s string) {
+			subjects = append(subjects, s, strings.Repeat(s, 40))
+			if len(s) < 8 && len(subjects) < 20000 {
+				for _, r := range c.alphabet {
+					gen(s + string(r))
+				}
+			}
+		}
+		gen("")
+		for _, s := range subjects {
+			same(t, re, p, s)
+		}
+		if c.hard == "" {
+			continue
+		}
+		caps := make([]int, p.NumCap())
+		found, decided := p.Find(c.hard, caps, Budget(c.hard))
+		if !decided {
+			t.Errorf("%q on %q: not decided within the budget", c.expr, c.hard)
+		}
+		same(t, re, p, c.hard)
+		if found != re.MatchString(c.hard) {
+			t.Errorf("%q on %q: found %v", c.expr, c.hard, found)
+		}
+	}
+}
+
+// TestMemoFromStart runs RE2's corpora as TestRE2Corpus does, with the
+// memo of failed continuations from the first step of every search (it
+// normally starts after memoAfter steps, which few of these searches take).
+func TestMemoFromStart(t *testing.T) {
+	dir := filepath.Join(goroot(t), "src", "regexp", "testdata")
+	files := []string{"re2-search.txt", "re2-exhaustive.txt.bz2"}
+	if testing.Short() {
+		files = files[:1]
+	}
+	for _, name := range files {
+		f, err := os.Open(filepath.Join(dir, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var r io.Reader = f
+		if strings.HasSuffix(name, ".bz2") {
+			r = bzip2.NewReader(f)
+		}
+		searchCorpus(t, r, func(expr string, strs []string) {
+			re, p := compileBoth(t, expr)
+			if p == nil {
+				return
+			}
+			p.memoAfter = 0
+			for _, s := range strs {
+				same(t, re, p, s)
+				same(t, re, p, s+"\xff"+s)
+				same(t, re, p, "é"+s+"\n"+s+"x")
+			}
+		})
+		f.Close()
+	}
+}
+
 // TestUnsupported: repetitions of what can match empty are left to regexp.
 func TestUnsupported(t *testing.T) {
 	for _, expr := range []string{`(a*)*`, `(?:a?b?)+x`, `(\b)*`} {
@@ -293,8 +381,13 @@ func TestEnumerated(t *testing.T) {
 					continue
 				}
 				compiled++
+				// and with the memo of failed continuations from the
+				// first step (it normally starts after memoAfter steps)
+				memo := *p
+				memo.memoAfter = 0
 				for _, s := range subjects {
 					same(t, re, p, s)
+					same(t, re, &memo, s)
 				}
 				if t.Failed() {
 					t.FailNow()
