@@ -126,34 +126,39 @@ func (p *syslogPrefix) match(s string, dst []int) (loc []int, ok bool) {
 	// The first alternative needs '[' or ':' here, the optional [\[\(]
 	// of the second must take nothing: the second alternative, its
 	// optional parts each tried in turn, then \s+.
-	if rest[0] == '[' || rest[0] == ':' || rest[0] == '(' || !strings.HasPrefix(rest, p.daemon) {
+	switch {
+	case rest[0] == '[' || rest[0] == ':' || rest[0] == '(':
 		return nil, false
-	}
-	i += len(p.daemon)
-	if i < n && (s[i] == '(' || s[i] == ']' || s[i] == ')') {
-		return nil, false
-	}
-	if i < n && s[i] == ':' {
-		i++
-	}
-	if i < n && s[i] == '[' {
-		j := i + 1
-		for j < n && s[j] >= '0' && s[j] <= '9' {
-			j++
-		}
-		if j == i+1 || j == n || s[j] != ']' {
+	case !strings.HasPrefix(rest, p.daemon):
+		// neither alternative can start here (another program's line):
+		// the group matches nothing, and the content is the rest
+	default:
+		i += len(p.daemon)
+		if i < n && (s[i] == '(' || s[i] == ']' || s[i] == ')') {
 			return nil, false
 		}
-		i = j + 1
+		if i < n && s[i] == ':' {
+			i++
+		}
+		if i < n && s[i] == '[' {
+			j := i + 1
+			for j < n && s[j] >= '0' && s[j] <= '9' {
+				j++
+			}
+			if j == i+1 || j == n || s[j] != ']' {
+				return nil, false
+			}
+			i = j + 1
+		}
+		if i < n && s[i] == ':' {
+			i++
+		}
+		j, ok := spaces(s, i)
+		if !ok || j == i {
+			return nil, false
+		}
+		i = j
 	}
-	if i < n && s[i] == ':' {
-		i++
-	}
-	j, ok := spaces(s, i)
-	if !ok || j == i {
-		return nil, false
-	}
-	i = j
 	// (?:\[ID \d+ \S+\]\s+)?  — skipped: cannot start here
 	if strings.HasPrefix(s[i:], "[ID ") {
 		return nil, false
