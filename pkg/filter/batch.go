@@ -216,7 +216,7 @@ func (f *Filter) match(it *Item, s *Scratch) {
 			return
 		}
 		s.preIdx, hasPre = loc, true
-		if k := f.pref.SubexpIndex("content"); k >= 0 && loc[2*k] >= 0 && loc[2*k+1] > loc[2*k] {
+		if k := f.contentIdx; k >= 0 && loc[2*k] >= 0 && loc[2*k+1] > loc[2*k] {
 			c := buf[loc[2*k]:loc[2*k+1]]
 			failOff = -1
 			if loc[2*k+1] == len(lineStr)-1 {
@@ -288,7 +288,7 @@ func (f *Filter) match(it *Item, s *Scratch) {
 		s.lines = append(s.lines[:0], rest...)
 		buf = ""
 		if hasPre {
-			f.addPrefGroups(&g, r, s.preIdx, owned)
+			f.addPrefGroups(&g, i, s.preIdx, owned)
 		}
 		if !g.has("mlfid") && !g.has("ip4") && !g.has("ip6") && !g.has("dns") && !g.has("fid") {
 			errs = append(errs, fmt.Errorf("failregex[%d]: no failure id in %q", i, buf))

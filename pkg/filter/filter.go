@@ -78,6 +78,11 @@ type Filter struct {
 	ignore   []*pyregex.Regexp
 	altsOf   [][][2]string
 	skipsOf  [][]int // per failregex: indexes of skiplinesN groups
+	// prefOf[i] are the prefregex's groups (indexes) that failregex i's
+	// matches get (all named ones but its content, when failregex i has
+	// no group of that name); contentIdx is the content group's (-1: none).
+	prefOf     [][]int
+	contentIdx int
 	dates    *datedetect.Detector
 	now      func() time.Time
 	max      int
@@ -189,8 +194,18 @@ func New(o Options) (*Filter, error) {
 		f.ignore = append(f.ignore, r)
 	}
 	f.extra = 3
+	f.contentIdx = -1
 	if f.pref != nil {
 		f.extra += f.pref.NumSubexp()
+		f.contentIdx = f.pref.SubexpIndex("content")
+		f.prefOf = make([][]int, len(f.fail))
+		for i, r := range f.fail {
+			for j, name := range f.pref.SubexpNames() {
+				if name != "" && name != "content" && r.SubexpIndex(name) < 0 {
+					f.prefOf[i] = append(f.prefOf[i], j)
+				}
+			}
+		}
 	}
 	f.mlfid = newMLFIDCache(o.MLFIDMax, o.MLFIDTTL)
 	f.pre = newPrefilter(f.fail)
@@ -471,7 +486,7 @@ func (f *Filter) run(line string, at time.Time, known bool) ([]Failure, error) {
 			return nil, errors.Join(errs...)
 		}
 		f.preIdx, preBuf, hasPre = loc, buf, true
-		if k := f.pref.SubexpIndex("content"); k >= 0 && loc[2*k] >= 0 && loc[2*k+1] > loc[2*k] {
+		if k := f.contentIdx; k >= 0 && loc[2*k] >= 0 && loc[2*k+1] > loc[2*k] {
 			c := buf[loc[2*k]:loc[2*k+1]]
 			if failOff >= 0 {
 				// the content and its newline end the line buffer, or not
@@ -559,7 +574,7 @@ func (f *Filter) run(line string, at time.Time, known bool) ([]Failure, error) {
 			if f.max <= 1 {
 				base = owned
 			}
-			f.addPrefGroups(&g, r, f.preIdx, base)
+			f.addPrefGroups(&g, i, f.preIdx, base)
 		}
 		cur := entry{g: g}
 		fail := &cur
@@ -776,12 +791,13 @@ func (f *Filter) failGroups(i int, buf string, loc []int, owned string, failOff 
 	return g
 }
 
-// addPrefGroups adds the prefregex's groups (at preIdx in base), all but
-// its content, that failregex r does not have itself.
-func (f *Filter) addPrefGroups(g *groupSet, r *pyregex.Regexp, preIdx []int, base string) {
-	for j, name := range f.pref.SubexpNames() {
-		if name != "" && name != "content" && preIdx[2*j] >= 0 && r.SubexpIndex(name) < 0 {
-			g.set(name, base[preIdx[2*j]:preIdx[2*j+1]])
+// addPrefGroups adds to g the prefregex's groups (at preIdx in base) that
+// failregex i's matches get (prefOf).
+func (f *Filter) addPrefGroups(g *groupSet, i int, preIdx []int, base string) {
+	names := f.pref.SubexpNames()
+	for _, j := range f.prefOf[i] {
+		if preIdx[2*j] >= 0 {
+			g.set(names[j], base[preIdx[2*j]:preIdx[2*j+1]])
 		}
 	}
 }
