@@ -17,7 +17,9 @@
 # -trace FILE its execution trace (go tool trace), -memprofile FILE the
 # profile of its allocations (go tool pprof -sample_index=alloc_space).
 # F2BD_GODEBUG is passed to f2bd as GODEBUG (e.g. gctrace=1), F2BD_LOG
-# names a file for f2bd's log (kept after the run).
+# names a file for f2bd's log (kept after the run), F2BD_WRAP is a command
+# f2bd runs under (e.g. "valgrind --tool=cachegrind --cache-sim=no
+# --cachegrind-out-file=cg.out" to count its instructions).
 #
 #   scripts/bench-daemon.sh [-n LINES] [-seed N] [-kind sshd|mixed] [-ref LINES_PER_SEC] [-profile FILE] [-trace FILE] [-memprofile FILE]
 set -euo pipefail
@@ -64,9 +66,9 @@ cp -r /etc/fail2ban "$tmp/fail2ban"
 } >"$tmp/fail2ban/jail.local"
 
 ip netns add "$ns"
-ip netns exec "$ns" env GODEBUG=${F2BD_GODEBUG:-} "$tmp/f2bd" -c "$tmp/fail2ban" -s "$tmp/f2bd.sock" --state-dir "$tmp/state" ${profile:+--cpuprofile "$profile"} ${trace:+--trace "$trace"} ${memprofile:+--memprofile "$memprofile"} 2>"${F2BD_LOG:-$tmp/f2bd.log}" &
+ip netns exec "$ns" env GODEBUG=${F2BD_GODEBUG:-} ${F2BD_WRAP:-} "$tmp/f2bd" -c "$tmp/fail2ban" -s "$tmp/f2bd.sock" --state-dir "$tmp/state" ${profile:+--cpuprofile "$profile"} ${trace:+--trace "$trace"} ${memprofile:+--memprofile "$memprofile"} 2>"${F2BD_LOG:-$tmp/f2bd.log}" &
 pid=$!
-for _ in $(seq 100); do
+for _ in $(seq $([ -n "${F2BD_WRAP:-}" ] && echo 600 || echo 100)); do
 	"$tmp/f2bctl" -s "$tmp/f2bd.sock" ping >/dev/null 2>&1 && break
 	sleep 0.1
 done
