@@ -73,23 +73,23 @@ type Filter struct {
 	pref *pyregex.Regexp
 	// fastPre matches the prefregex without the regex when it has the
 	// usual syslog shape (nil: always run the regex).
-	fastPre  *syslogPrefix
-	fail     []*pyregex.Regexp
-	ignore   []*pyregex.Regexp
-	altsOf   [][][2]string
-	skipsOf  [][]int // per failregex: indexes of skiplinesN groups
+	fastPre *syslogPrefix
+	fail    []*pyregex.Regexp
+	ignore  []*pyregex.Regexp
+	altsOf  [][][2]string
+	skipsOf [][]int // per failregex: indexes of skiplinesN groups
 	// prefOf[i] are the prefregex's groups (indexes) that failregex i's
 	// matches get (all named ones but its content, when failregex i has
 	// no group of that name); contentIdx is the content group's (-1: none).
 	prefOf     [][]int
 	contentIdx int
-	dates    *datedetect.Detector
-	now      func() time.Time
-	max      int
-	useDNS   string
-	raw      bool
-	checkAll bool
-	resolve  func(string) []string
+	dates      *datedetect.Detector
+	now        func() time.Time
+	max        int
+	useDNS     string
+	raw        bool
+	checkAll   bool
+	resolve    func(string) []string
 
 	lines    []string // buffered lines (date removed)
 	lastDate time.Time
