@@ -94,6 +94,24 @@ func BenchmarkProcessOtherDaemon(b *testing.B) {
 	benchFilter(b, "Nov 22 10:00:00 srv CRON[999]: pam_unix(cron:session): session closed for user root", false)
 }
 
+// genlogFilter is the stock sshd filter (conf: more of filter.d/sshd.conf's
+// [Definition], e.g. "mode = aggressive\n") as the benchmarks over benchLog's
+// generated log run it: its clock on the log's day (2025-03-02 12:00 UTC),
+// CheckAll as given.
+func genlogFilter(b *testing.B, conf string, checkAll bool) *Filter {
+	b.Helper()
+	opts := resolvedFilter(b, "sshd", conf)
+	now := time.Date(2025, 3, 2, 12, 0, 0, 0, time.UTC)
+	opts.Now = func() time.Time { return now }
+	opts.Location = time.UTC
+	opts.CheckAll = checkAll
+	f, err := New(opts)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return f
+}
+
 // benchLog returns the lines of a generated sshd auth.log: the file named
 // by F2BD_BENCH_LOG, else 200000 lines of scripts/genlog (seed 1).
 func benchLog(b *testing.B, kind string) []string {
@@ -116,15 +134,7 @@ func BenchmarkProcessGenlog(b *testing.B) {
 	lines := benchLog(b, "sshd")
 	for _, checkAll := range []bool{false, true} {
 		b.Run(fmt.Sprintf("checkAll=%v", checkAll), func(b *testing.B) {
-			opts := resolvedFilter(b, "sshd", "")
-			now := time.Date(2025, 3, 2, 12, 0, 0, 0, time.UTC)
-			opts.Now = func() time.Time { return now }
-			opts.Location = time.UTC
-			opts.CheckAll = checkAll
-			f, err := New(opts)
-			if err != nil {
-				b.Fatal(err)
-			}
+			f := genlogFilter(b, "", checkAll)
 			b.ReportAllocs()
 			i := 0
 			for b.Loop() {

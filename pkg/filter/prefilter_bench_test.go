@@ -23,14 +23,7 @@ import (
 func BenchmarkPrefilterGenlog(b *testing.B) {
 	lines := benchLog(b, "sshd")
 	for _, mode := range []string{"normal", "aggressive"} {
-		opts := resolvedFilter(b, "sshd", "mode = "+mode+"\n")
-		now := time.Date(2025, 3, 2, 12, 0, 0, 0, time.UTC)
-		opts.Now = func() time.Time { return now }
-		opts.Location = time.UTC
-		f, err := New(opts)
-		if err != nil {
-			b.Fatal(err)
-		}
+		f := genlogFilter(b, "mode = "+mode+"\n", false)
 		scans := make([]string, len(lines))
 		texts := make([]string, len(lines))
 		for i, l := range lines {
@@ -92,15 +85,7 @@ func BenchmarkPrefilterProcessGenlog(b *testing.B) {
 	for _, checkAll := range []bool{false, true} {
 		for _, multi := range []bool{false, true} {
 			b.Run(fmt.Sprintf("checkAll=%v/sets=%s", checkAll, map[bool]string{false: "first", true: "all"}[multi]), func(b *testing.B) {
-				opts := resolvedFilter(b, "sshd", "")
-				now := time.Date(2025, 3, 2, 12, 0, 0, 0, time.UTC)
-				opts.Now = func() time.Time { return now }
-				opts.Location = time.UTC
-				opts.CheckAll = checkAll
-				f, err := New(opts)
-				if err != nil {
-					b.Fatal(err)
-				}
+				f := genlogFilter(b, "", checkAll)
 				f.pre = buildPrefilter(f.fail, multi)
 				f.mask = make([]uint64, f.pre.words)
 				b.ReportAllocs()

@@ -99,8 +99,8 @@ func searchCorpus(t *testing.T, r io.Reader, each func(expr string, subjects []s
 
 // TestRE2Corpus runs every expression of RE2's search and exhaustive test
 // corpora on their subjects (the search corpus also on subjects with
-// invalid UTF-8, multi-byte runes and newlines mixed in) and requires the
-// results of regexp.
+// invalid UTF-8, multi-byte runes and newlines mixed in; with the memo
+// from the first step, both corpora) and requires the results of regexp.
 func TestRE2Corpus(t *testing.T) {
 	dir := filepath.Join(goroot(t), "src", "regexp", "testdata")
 	files := []string{"re2-search.txt", "re2-exhaustive.txt.bz2"}
@@ -125,12 +125,20 @@ func TestRE2Corpus(t *testing.T) {
 				return
 			}
 			compiled++
+			// and with the memo of failed continuations from the first
+			// step of every search (it normally starts after memoAfter
+			// steps, which few of these searches take)
+			memo := *p
+			memo.memoAfter = 0
 			for _, s := range strs {
 				subjects++
 				same(t, re, p, s)
-				if !exhaustive {
-					same(t, re, p, s+"\xff"+s)
-					same(t, re, p, "é"+s+"\n"+s+"x")
+				same(t, re, &memo, s)
+				for _, mixed := range []string{s + "\xff" + s, "é" + s + "\n" + s + "x"} {
+					if !exhaustive {
+						same(t, re, p, mixed)
+					}
+					same(t, re, &memo, mixed)
 				}
 			}
 		})
@@ -269,40 +277,6 @@ func TestMemo(t *testing.T) {
 		if found != re.MatchString(c.hard) {
 			t.Errorf("%q on %q: found %v", c.expr, c.hard, found)
 		}
-	}
-}
-
-// TestMemoFromStart runs RE2's corpora as TestRE2Corpus does, with the
-// memo of failed continuations from the first step of every search (it
-// normally starts after memoAfter steps, which few of these searches take).
-func TestMemoFromStart(t *testing.T) {
-	dir := filepath.Join(goroot(t), "src", "regexp", "testdata")
-	files := []string{"re2-search.txt", "re2-exhaustive.txt.bz2"}
-	if testing.Short() {
-		files = files[:1]
-	}
-	for _, name := range files {
-		f, err := os.Open(filepath.Join(dir, name))
-		if err != nil {
-			t.Fatal(err)
-		}
-		var r io.Reader = f
-		if strings.HasSuffix(name, ".bz2") {
-			r = bzip2.NewReader(f)
-		}
-		searchCorpus(t, r, func(expr string, strs []string) {
-			re, p := compileBoth(t, expr)
-			if p == nil {
-				return
-			}
-			p.memoAfter = 0
-			for _, s := range strs {
-				same(t, re, p, s)
-				same(t, re, p, s+"\xff"+s)
-				same(t, re, p, "é"+s+"\n"+s+"x")
-			}
-		})
-		f.Close()
 	}
 }
 

@@ -515,19 +515,7 @@ func (f *follower) readLines(r *reader, from posFrom, p Position) error {
 			if k := len(line); k > 0 && line[k-1] == '\r' {
 				line = line[:k-1]
 			}
-			// emit's work, written out: a call per line costs
-			l := Line{Text: decode(line)}
-			switch from {
-			case ownPos:
-				l.Pos = Position{Inode: r.ino, Offset: r.consumed, Head: r.head}
-			case continuedPos:
-				l.Pos = Position{Inode: p.Inode, Offset: r.consumed, Head: p.Head}
-			default:
-				if c := f.cur; c != nil {
-					l.Pos = Position{Inode: c.ino, Offset: c.consumed, Head: c.head}
-				}
-			}
-			f.fn(l)
+			f.fn(Line{Text: decode(line), Pos: f.posOf(r, from, p)})
 			continue
 		}
 		if len(chunk) > 0 && len(r.partial) < maxLine {
@@ -589,27 +577,25 @@ func (f *follower) readChunk(r *reader, from posFrom, p Position, n int) (int, b
 		if c != nil {
 			c.hold()
 		}
-		f.emit(r, from, p, line, c)
+		f.fn(Line{Text: line, Chunk: c, Pos: f.posOf(r, from, p)})
 	}
 	r.rd.Discard(used)
 	return n, true
 }
 
-// emit hands text, a line of r, to fn with the position from says (p is
-// the position continued, for continuedPos).
-func (f *follower) emit(r *reader, from posFrom, p Position, text string, c *Chunk) {
-	l := Line{Text: text, Chunk: c}
+// posOf is the position after the line of r just read, as from says (p
+// is the position continued, for continuedPos).
+func (f *follower) posOf(r *reader, from posFrom, p Position) Position {
 	switch from {
 	case ownPos:
-		l.Pos = Position{Inode: r.ino, Offset: r.consumed, Head: r.head}
+		return Position{Inode: r.ino, Offset: r.consumed, Head: r.head}
 	case continuedPos:
-		l.Pos = Position{Inode: p.Inode, Offset: r.consumed, Head: p.Head}
-	default:
-		if c := f.cur; c != nil {
-			l.Pos = Position{Inode: c.ino, Offset: c.consumed, Head: c.head}
-		}
+		return Position{Inode: p.Inode, Offset: r.consumed, Head: p.Head}
 	}
-	f.fn(l)
+	if c := f.cur; c != nil {
+		return Position{Inode: c.ino, Offset: c.consumed, Head: c.head}
+	}
+	return Position{}
 }
 
 // identify computes the hash of r's first line, when the file has one.
