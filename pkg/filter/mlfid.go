@@ -58,11 +58,11 @@ func (c *mlfidCache) get(id string, now time.Time) *entry {
 	return e
 }
 
-// set caches e as id, which get just found absent, until now+ttl. A full
-// cache first drops entries from the oldest on: while they are expired,
-// and one more that is not.
+// set caches e as id, which get just found absent, until now+ttl (an
+// entry it replaces would become a stale record). A full cache first drops
+// entries from the oldest on: while they are expired, and one more that is
+// not.
 func (c *mlfidCache) set(id string, e *entry, now time.Time) {
-	delete(c.m, id) // (not met by merge: get drops an expired entry first)
 	if len(c.m) >= c.max {
 		for len(c.m) > 0 {
 			old := c.pop()
@@ -77,9 +77,10 @@ func (c *mlfidCache) set(id string, e *entry, now time.Time) {
 	// (with room for the groups later merges add)
 	e.g.kv = append(make([]groupKV, 0, len(e.g.kv)+4), e.g.kv...)
 	c.m[id] = e
-	if len(c.order)-c.head >= 2*c.max+16 {
-		// as many stale records as live entries at least: keep the live
-		// ones, in order (so the queue stays within 2*max+16 records)
+	if c.head > 0 && c.head >= len(c.order)/2 || len(c.order)-c.head >= 2*c.max+16 {
+		// the queue is half popped, or holds as many stale records as
+		// live entries at least: keep its live entries, in order (so it
+		// stays within 2*max+16 records)
 		n := 0
 		for _, o := range c.order[c.head:] {
 			if c.m[o.id] == o {
@@ -87,11 +88,6 @@ func (c *mlfidCache) set(id string, e *entry, now time.Time) {
 				n++
 			}
 		}
-		clear(c.order[n:])
-		c.order, c.head = c.order[:n], 0
-	} else if c.head > 0 && c.head >= len(c.order)/2 {
-		// drop the popped front of the queue once it is half of it
-		n := copy(c.order, c.order[c.head:])
 		clear(c.order[n:])
 		c.order, c.head = c.order[:n], 0
 	}
