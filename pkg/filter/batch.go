@@ -3,6 +3,7 @@ package filter
 import (
 	"errors"
 	"fmt"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -362,10 +363,14 @@ func (j *Job) Done() <-chan struct{} { return j.done }
 // Wait returns once every item of the batch is matched.
 func (j *Job) Wait() { <-j.done }
 
-func (j *Job) partDone() {
+// partDone records a part as matched and reports whether it was the
+// batch's last.
+func (j *Job) partDone() bool {
 	if j.left.Add(-1) == 0 {
 		close(j.done)
+		return true
 	}
+	return false
 }
 
 // NewPool starts workers worker goroutines (none: batches are matched on
@@ -377,7 +382,13 @@ func NewPool(workers int) *Pool {
 			var s Scratch
 			for t := range p.work {
 				t.f.Match(t.items, &s)
-				t.job.partDone()
+				if t.job.partDone() {
+					// The batch's owner was waiting for it and is now
+					// ready on this worker's thread, where it would run
+					// only once this worker runs out of parts: let it
+					// run now, it is what the pipeline waits for.
+					runtime.Gosched()
+				}
 			}
 		})
 	}
