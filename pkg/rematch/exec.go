@@ -22,8 +22,7 @@ func (p *Prog) Find(s string, caps []int, budget int) (found, decided bool) {
 		if !strings.HasPrefix(s, p.prefix) || !p.entry.first.may(s, p.skip) {
 			return false, true
 		}
-		var m machine
-		m.init(p, s, caps, budget)
+		m := newMachine(p, s, caps, budget)
 		caps[0] = 0
 		found = m.run(p.entry, p.skip)
 		return found, m.steps >= 0
@@ -32,8 +31,7 @@ func (p *Prog) Find(s string, caps []int, budget int) (found, decided bool) {
 	if pos < 0 {
 		return false, true
 	}
-	var m machine
-	m.init(p, s, caps, budget)
+	m := newMachine(p, s, caps, budget)
 	for pos >= 0 {
 		caps[0] = pos
 		if m.try(p.start, pos) {
@@ -125,15 +123,16 @@ const memoAfter = 256
 // subject) is not worth its memory; such a search only has its budget.
 const memoMax = 1 << 20
 
-// init sets m up for a search of s with p; caps start as -1 (no group
-// matched).
-func (m *machine) init(p *Prog, s string, caps []int, budget int) {
-	m.s, m.caps, m.nmemo = s, caps, p.nmemo
-	m.steps = min(budget, p.memoAfter)
-	m.reserve = budget - m.steps
+// newMachine returns a machine set up for a search of s with p; caps
+// start as -1 (no group matched). It returns the machine as a value, not
+// through a pointer, so that caps does not escape: the callers' buffers
+// stay on their stacks.
+func newMachine(p *Prog, s string, caps []int, budget int) machine {
 	for i := range caps {
 		caps[i] = -1
 	}
+	steps := min(budget, p.memoAfter)
+	return machine{s: s, caps: caps, nmemo: p.nmemo, steps: steps, reserve: budget - steps}
 }
 
 // more is called when steps runs out: it gives the search the rest of its
