@@ -239,7 +239,7 @@ func (f *Filter) match(it *Item, s *Scratch) {
 		if len(s.mask) != f.pre.words {
 			s.mask = make([]uint64, f.pre.words)
 		}
-		if !f.pre.scan(buf, s.mask) {
+		if !f.pre.admit(buf, s.mask) {
 			return
 		}
 	}
@@ -254,6 +254,11 @@ func (f *Filter) match(it *Item, s *Scratch) {
 		r := f.fail[i]
 		if buf == "" {
 			buf = bufIn(s, s.lines)
+			if usePre && !f.pre.admit(buf, s.mask) || usePre && !has(s.mask, i) {
+				// a match took lines: the text searched is another one,
+				// which the prefilter had not seen
+				continue
+			}
 		}
 		loc, err := r.FindIndex(buf, s.idx)
 		if err != nil {

@@ -515,7 +515,7 @@ func (f *Filter) run(line string, at time.Time, known bool) ([]Failure, error) {
 		if buf == "" {
 			buf = f.bufOf(f.lines)
 		}
-		if !f.pre.scan(buf, f.mask) {
+		if !f.pre.admit(buf, f.mask) {
 			return nil, errors.Join(errs...)
 		}
 	}
@@ -531,6 +531,11 @@ func (f *Filter) run(line string, at time.Time, known bool) ([]Failure, error) {
 		r := f.fail[i]
 		if buf == "" {
 			buf = f.bufOf(f.lines)
+			if usePre && f.max <= 1 && (!f.pre.admit(buf, f.mask) || !has(f.mask, i)) {
+				// a match took the line: the text searched is another
+				// one, whose first byte admit had not seen
+				continue
+			}
 		}
 		loc, err := r.FindIndex(buf, f.idx)
 		if err != nil {

@@ -66,6 +66,10 @@ type prefilter struct {
 	need int
 	// lits are the literal sets of each failregex the automaton checks.
 	lits [][][]string
+	// lead[b*rwords:][:rwords] are the failregexes a subject starting with
+	// byte b may match (pyregex.Regexp.Lead; every failregex whose lead is
+	// not known); nil when no failregex's is known.
+	lead []uint64
 }
 
 // maskBits are bits of a word of a mask.
@@ -292,7 +296,55 @@ func buildPrefilter(fail []*pyregex.Regexp, multi bool) *prefilter {
 		}
 	}
 	p.inner = p.delta[:firstOut*p.stride]
+	p.setLead(fail)
 	return p
+}
+
+// setLead fills p.lead from the failregexes' leads.
+func (p *prefilter) setLead(fail []*pyregex.Regexp) {
+	lead := make([]uint64, 256*p.rwords)
+	known := false
+	for ri, r := range fail {
+		set, ok := r.Lead()
+		known = known || ok
+		for b := 0; b < 256; b++ {
+			if !ok || set.Has(byte(b)) {
+				lead[b*p.rwords+ri/64] |= 1 << (ri % 64)
+			}
+		}
+	}
+	if !known {
+		return
+	}
+	p.lead = lead
+}
+
+// admit is scan narrowed to the failregexes that can match a subject
+// starting with s's first byte (p.lead): when there are none, the subject
+// is rejected without the automaton's pass. It sets the result bits scan
+// sets, less those of failregexes whose matches cannot start with that
+// byte, and reports whether any is left. (Looking for the few candidates'
+// literals one by one with strings.Contains instead of the pass was
+// tried: it costs more on sshd's lines, as absent literals are searched
+// through the whole line once each.)
+func (p *prefilter) admit(s string, mask []uint64) bool {
+	if p.lead == nil || len(s) == 0 {
+		return p.scan(s, mask)
+	}
+	cand := p.lead[int(s[0])*p.rwords:][:p.rwords]
+	none := true
+	for _, w := range cand {
+		none = none && w == 0
+	}
+	if none || !p.scan(s, mask) {
+		return false
+	}
+	any := false
+	for k, w := range cand {
+		mask[k] &= w
+		any = any || mask[k] != 0
+	}
+	return any
 }
 
 // scan sets in mask (p.words long) the failregexes that can match s and

@@ -66,7 +66,8 @@ func subjects(f *Filter, line string) (scan, text string) {
 // admitsMatches checks, for one line, that every failregex matching the
 // text it searches (or the whole buffer) is admitted by the prefilter of
 // the buffer and that its match holds a literal of each of its
-// RequiredLiteralSets. It returns the number of matches.
+// RequiredLiteralSets, and that admit of the text matched admits it. It
+// returns the number of matches.
 func admitsMatches(t *testing.T, name string, f *Filter, mask []uint64, sets [][][]string, line string) int {
 	t.Helper()
 	scan, text := subjects(f, line)
@@ -89,6 +90,14 @@ func admitsMatches(t *testing.T, name string, f *Filter, mask []uint64, sets [][
 			}
 			if f.pre != nil && !has(mask, i) {
 				t.Errorf("%s: failregex %d (%s) matches %q but the prefilter of %q skips it (sets %q)", name, i, r, s, scan, f.pre.lits[i])
+			}
+			// admit, as the filter runs it on the text the failregexes
+			// search: also narrowed by that text's first byte
+			if f.pre != nil {
+				m := make([]uint64, f.pre.words)
+				if !f.pre.admit(s, m) || !has(m, i) {
+					t.Errorf("%s: failregex %d (%s) matches %q but admit skips it", name, i, r, s)
+				}
 			}
 		}
 	}

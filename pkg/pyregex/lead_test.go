@@ -1,0 +1,67 @@
+package pyregex
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestLead(t *testing.T) {
+	for _, c := range []struct {
+		pattern string
+		want    string // the set's bytes among printable ASCII and \n; "-": not known
+	}{
+		{`^Connection from`, "C"},
+		{`\AConnection from`, "C"},
+		{`^(?P<x>Failed|Invalid) user`, "FI"},
+		{`^[iI](?:llegal|nvalid) user`, "Ii"},
+		{`(?i)^user`, "Uu"},
+		{`^(?:a|b)|^c`, "abc"},
+		{`^x*y`, "xy"},
+		{`^(?:x{0,2})z`, "xz"},
+		{`^\d+ `, "0123456789"},
+		{`^(?=abc)a`, "a"},
+		{`^(?P<a>x)?(?(a)y|z)`, "-"}, // the superset reads a conditional as possibly empty
+		{`Connection from`, "-"},     // not anchored
+		{`(?m)^abc`, "-"},            // any line's start
+		{`^x*`, "-"},                 // may be empty
+		{`^$`, "-"},
+		{`^a|b`, "-"},
+		{`^(a)\1`, "a"},
+	} {
+		r, err := Compile(c.pattern)
+		if err != nil {
+			t.Fatalf("%s: %v", c.pattern, err)
+		}
+		set, ok := r.Lead()
+		got := "-"
+		if ok {
+			var b strings.Builder
+			for i := 0; i < 128; i++ {
+				if set.Has(byte(i)) && (i == '\n' || i >= ' ' && i < 127) {
+					b.WriteByte(byte(i))
+				}
+			}
+			got = b.String()
+		}
+		if got != c.want {
+			t.Errorf("Lead(%q) = %q, want %q", c.pattern, got, c.want)
+		}
+	}
+}
+
+// TestLeadUnicode: a non-ASCII first character (or one folding to it)
+// admits every byte from 0x80 on.
+func TestLeadUnicode(t *testing.T) {
+	for _, p := range []string{`^é`, `(?i)^k`, `^\w`, `^[^a]`, `^.`} {
+		r := MustCompile(p)
+		set, ok := r.Lead()
+		if !ok {
+			t.Fatalf("Lead(%q) not known", p)
+		}
+		for b := 0x80; b < 0x100; b++ {
+			if !set.Has(byte(b)) {
+				t.Fatalf("Lead(%q) lacks byte %#x", p, b)
+			}
+		}
+	}
+}
