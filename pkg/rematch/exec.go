@@ -22,7 +22,10 @@ func (p *Prog) Find(s string, caps []int, budget int) (found, decided bool) {
 		if !strings.HasPrefix(s, p.prefix) || !p.entry.first.may(s, p.skip) {
 			return false, true
 		}
-		m := newMachine(p, s, caps, budget)
+		var m machine
+		m.s, m.caps, m.nmemo = s, caps, p.nmemo
+		m.steps, m.reserve = p.steps(budget)
+		resetCaps(caps)
 		caps[0] = 0
 		found = m.run(p.entry, p.skip)
 		return found, m.steps >= 0
@@ -31,7 +34,10 @@ func (p *Prog) Find(s string, caps []int, budget int) (found, decided bool) {
 	if pos < 0 {
 		return false, true
 	}
-	m := newMachine(p, s, caps, budget)
+	var m machine
+	m.s, m.caps, m.nmemo = s, caps, p.nmemo
+	m.steps, m.reserve = p.steps(budget)
+	resetCaps(caps)
 	for pos >= 0 {
 		caps[0] = pos
 		if m.try(p.start, pos) {
@@ -123,16 +129,23 @@ const memoAfter = 256
 // subject) is not worth its memory; such a search only has its budget.
 const memoMax = 1 << 20
 
-// newMachine returns a machine set up for a search of s with p; caps
-// start as -1 (no group matched). It returns the machine as a value, not
-// through a pointer, so that caps does not escape: the callers' buffers
-// stay on their stacks.
-func newMachine(p *Prog, s string, caps []int, budget int) machine {
+// A search sets its machine up in place, in Find: a method storing caps
+// in the machine through a pointer would make every caller's buffer escape
+// to the heap, and a constructor returning the machine (a trail of 48
+// ints) would copy it.
+
+// steps splits a search's budget into the steps before the memo starts and
+// the reserve after.
+func (p *Prog) steps(budget int) (steps, reserve int) {
+	steps = min(budget, p.memoAfter)
+	return steps, budget - steps
+}
+
+// resetCaps marks every capture unset.
+func resetCaps(caps []int) {
 	for i := range caps {
 		caps[i] = -1
 	}
-	steps := min(budget, p.memoAfter)
-	return machine{s: s, caps: caps, nmemo: p.nmemo, steps: steps, reserve: budget - steps}
 }
 
 // more is called when steps runs out: it gives the search the rest of its
