@@ -3,6 +3,7 @@ package pyregex
 import (
 	"regexp"
 	"regexp/syntax"
+	"sync"
 
 	"github.com/f2bd/f2bd/pkg/rematch"
 )
@@ -11,8 +12,15 @@ import (
 // (same results; regexp answers when rematch gives up or does not take
 // the expression).
 type goRE struct {
-	re   *regexp.Regexp
+	expr string
+	nsub int
 	fast *rematch.Prog // nil: regexp only
+	// slow is Go's regexp. When rematch takes the expression, regexp is
+	// needed only for the rare search rematch gives up on: it is compiled
+	// then (it would hold about as much memory as rematch's program for
+	// the life of the daemon).
+	slowOnce sync.Once
+	slow     *regexp.Regexp
 }
 
 // compileGo compiles an RE2 expression.
@@ -21,13 +29,26 @@ func compileGo(expr string) (*goRE, error) {
 	if err != nil {
 		return nil, err
 	}
-	g := &goRE{re: re}
+	g := &goRE{expr: expr, nsub: re.NumSubexp()}
 	if tree, err := syntax.Parse(expr, syntax.Perl); err == nil {
 		if p, err := rematch.Compile(tree); err == nil && p.NumCap() == 2*(re.NumSubexp()+1) {
 			g.fast = p
 		}
 	}
+	if g.fast == nil {
+		g.slow = re
+	}
 	return g, nil
+}
+
+// regexp returns Go's regexp of the expression, compiled on first use.
+func (g *goRE) regexp() *regexp.Regexp {
+	g.slowOnce.Do(func() {
+		if g.slow == nil {
+			g.slow = regexp.MustCompile(g.expr) // compiled once already
+		}
+	})
+	return g.slow
 }
 
 // stackCaps is the most capture slots found without allocating.
@@ -53,7 +74,7 @@ func (g *goRE) find(s string, dst []int) []int {
 			return loc
 		}
 	}
-	loc := g.re.FindStringSubmatchIndex(s)
+	loc := g.regexp().FindStringSubmatchIndex(s)
 	if loc == nil {
 		return nil
 	}
@@ -87,8 +108,8 @@ func (g *goRE) match(s string) bool {
 			return found
 		}
 	}
-	return g.re.MatchString(s)
+	return g.regexp().MatchString(s)
 }
 
 // numSubexp is the number of groups.
-func (g *goRE) numSubexp() int { return g.re.NumSubexp() }
+func (g *goRE) numSubexp() int { return g.nsub }

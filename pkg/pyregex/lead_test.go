@@ -65,3 +65,30 @@ func TestLeadUnicode(t *testing.T) {
 		}
 	}
 }
+
+// TestFallbackCompiledOnce: Go's regexp is compiled on the first search
+// rematch gives up on (an exponentially backtracking one exceeds its
+// budget), from whichever goroutine gets there first, and gives the same
+// answer to all of them.
+func TestFallbackCompiledOnce(t *testing.T) {
+	r := MustCompile(`^(?:a|a)*(?:a|a)*(?:a|a)*b`)
+	if r.re2 == nil || r.re2.fast == nil || r.re2.slow != nil {
+		t.Fatalf("want a pattern rematch takes, with regexp not compiled yet (engine %s)", r.Engine())
+	}
+	s := strings.Repeat("a", 200) + "c"
+	done := make(chan bool)
+	for range 8 {
+		go func() {
+			ok, err := r.MatchString(s)
+			done <- ok || err != nil
+		}()
+	}
+	for range 8 {
+		if <-done {
+			t.Fatal("matched (or failed) where nothing can match")
+		}
+	}
+	if r.re2.slow == nil {
+		t.Fatal("rematch decided alone: the test does not reach the fallback")
+	}
+}

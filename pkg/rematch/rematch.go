@@ -174,11 +174,31 @@ func (p *Prog) NumCap() int { return p.ncap }
 
 // compiler builds the graph and records its nodes.
 type compiler struct {
-	nodes []*node
+	nodes   []*node
+	classes map[classKey]*class // one of each distinct class, shared by its nodes
 }
 
-// add records n and returns it.
+// classKey identifies a class by its content.
+type classKey struct {
+	ascii  [2]uint64
+	ranges string
+}
+
+// add records n and returns it. A class equal to one an earlier node has
+// is replaced by that one: counted repetitions copy their classes (\d{1,3}
+// three times), and a program keeps one of each.
 func (c *compiler) add(n *node) *node {
+	if n.cls != nil {
+		k := classKey{ascii: n.cls.ascii, ranges: string(n.cls.ranges)}
+		if same, ok := c.classes[k]; ok {
+			n.cls = same
+		} else {
+			if c.classes == nil {
+				c.classes = map[classKey]*class{}
+			}
+			c.classes[k] = n.cls
+		}
+	}
 	c.nodes = append(c.nodes, n)
 	return n
 }
