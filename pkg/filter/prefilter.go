@@ -2,6 +2,7 @@ package filter
 
 import (
 	"math/bits"
+	"slices"
 	"strings"
 
 	"github.com/f2bd/f2bd/pkg/pyregex"
@@ -70,6 +71,13 @@ type prefilter struct {
 	// byte b may match (pyregex.Regexp.Lead; every failregex whose lead is
 	// not known); nil when no failregex's is known.
 	lead []uint64
+	// pre[r] are literal prefixes one of which every match of failregex r
+	// starts with (pyregex.Regexp.Prefixes; nil: not known), rest[r] its
+	// literal sets (lits[r]) that not every one of them holds, restCost[r]
+	// the number of their literals.
+	pre      [][]string
+	rest     [][][]string
+	restCost []int
 }
 
 // maskBits are bits of a word of a mask.
@@ -317,34 +325,125 @@ func (p *prefilter) setLead(fail []*pyregex.Regexp) {
 		return
 	}
 	p.lead = lead
+	p.pre = make([][]string, len(fail))
+	p.rest = make([][][]string, len(fail))
+	p.restCost = make([]int, len(fail))
+	for ri, r := range fail {
+		p.pre[ri] = r.Prefixes()
+		for _, set := range p.lits[ri] {
+			if !impliedBy(set, p.pre[ri]) {
+				p.rest[ri] = append(p.rest[ri], set)
+				p.restCost[ri] += len(set)
+			}
+		}
+	}
 }
 
-// admit is scan narrowed to the failregexes that can match a subject
-// starting with s's first byte (p.lead): when there are none, the subject
-// is rejected without the automaton's pass. It sets the result bits scan
-// sets, less those of failregexes whose matches cannot start with that
-// byte, and reports whether any is left. (Looking for the few candidates'
-// literals one by one with strings.Contains instead of the pass was
-// tried: it costs more on sshd's lines, as absent literals are searched
-// through the whole line once each.)
+// impliedBy reports whether each of pre (none when nil) holds a literal of
+// set.
+func impliedBy(set, pre []string) bool {
+	if pre == nil {
+		return false
+	}
+	for _, x := range pre {
+		if !slices.ContainsFunc(set, func(l string) bool { return strings.Contains(x, l) }) {
+			return false
+		}
+	}
+	return true
+}
+
+// maxDirect is the most literals admit looks for one by one, with
+// strings.Contains, rather than by the automaton's pass over the subject:
+// an absent literal is searched through the whole subject once each, so a
+// few of them cost less than the pass, more do not.
+const maxDirect = 4
+
+// admit is scan narrowed by what the subject starts with: to the
+// failregexes whose matches can start with its first byte (p.lead) and
+// then with its first bytes (p.pre, the literal prefixes of anchored
+// failregexes). When none is left, the subject is rejected; when the
+// literal sets the candidates' prefixes do not already hold are few, they
+// are looked for one by one; else the automaton's pass decides. It sets
+// the result bits scan sets, less those of failregexes that cannot match
+// at the start, and reports whether any is left.
 func (p *prefilter) admit(s string, mask []uint64) bool {
 	if p.lead == nil || len(s) == 0 {
 		return p.scan(s, mask)
 	}
 	cand := p.lead[int(s[0])*p.rwords:][:p.rwords]
-	none := true
-	for _, w := range cand {
-		none = none && w == 0
+	if p.rwords > 1 {
+		// (filters of more than 64 failregexes: the first byte only)
+		none := true
+		for _, w := range cand {
+			none = none && w == 0
+		}
+		if none || !p.scan(s, mask) {
+			return false
+		}
+		any := false
+		for k, w := range cand {
+			mask[k] &= w
+			any = any || mask[k] != 0
+		}
+		return any
 	}
-	if none || !p.scan(s, mask) {
+	left, cost := uint64(0), 0
+	for c := cand[0]; c != 0; c &= c - 1 {
+		r := bits.TrailingZeros64(c)
+		if pre := p.pre[r]; pre != nil && !hasPrefix(s, pre) {
+			continue
+		}
+		left |= 1 << r
+		cost += p.restCost[r]
+	}
+	if left == 0 {
 		return false
 	}
-	any := false
-	for k, w := range cand {
-		mask[k] &= w
-		any = any || mask[k] != 0
+	if cost > maxDirect {
+		if !p.scan(s, mask) {
+			return false
+		}
+		mask[0] &= left
+		return mask[0] != 0
 	}
-	return any
+	for c := left; c != 0; c &= c - 1 {
+		r := bits.TrailingZeros64(c)
+		if !holdsAll(s, p.rest[r]) {
+			left &^= 1 << r
+		}
+	}
+	mask[0] = left
+	return left != 0
+}
+
+// hasPrefix reports whether s starts with one of pre. (A binary search
+// of the sorted prefixes costs more: sets are small, and most subjects
+// differ from most prefixes at their first bytes.)
+func hasPrefix(s string, pre []string) bool {
+	for _, x := range pre {
+		if strings.HasPrefix(s, x) {
+			return true
+		}
+	}
+	return false
+}
+
+// holdsAll reports whether s holds a literal of each of sets.
+func holdsAll(s string, sets [][]string) bool {
+	for _, set := range sets {
+		found := false
+		for _, l := range set {
+			if strings.Contains(s, l) {
+				found = true
+				break
+			}
+		}
+		if !found {
+			return false
+		}
+	}
+	return true
 }
 
 // scan sets in mask (p.words long) the failregexes that can match s and

@@ -2,6 +2,7 @@ package pyregex
 
 import (
 	"regexp/syntax"
+	"strings"
 	"unicode"
 	"unicode/utf8"
 )
@@ -134,4 +135,115 @@ func firstBytes(re *syntax.Regexp) (set LeadBytes, nullable bool) {
 	}
 	// empty matches and assertions (^, $, \b, ...)
 	return set, true
+}
+
+// maxPrefixes bounds the strings Prefixes returns.
+const maxPrefixes = 16
+
+// Prefixes returns literal strings one of which every match of the pattern
+// starts with, when every match starts at the start of the subject (as for
+// Lead); nil when that is not known. They are cut where the pattern stops
+// being a small set of literals (a class of more than a few characters, a
+// repetition, case folding): `^Failed \S+ for` gives "Failed ".
+func (r *Regexp) Prefixes() []string {
+	re, err := syntax.Parse(r.super, syntax.Perl)
+	if err != nil || !atTextStart(re) {
+		return nil
+	}
+	set, _ := prefixes(re)
+	set = normSet(set)
+	// a string that starts with another one adds nothing
+	out := set[:0]
+	for _, p := range set {
+		if p == "" {
+			return nil
+		}
+		if len(out) == 0 || !strings.HasPrefix(p, out[len(out)-1]) {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// prefixes returns strings one of which every match of re starts with, and
+// whether they are exactly re's matches (complete: what follows re in a
+// concatenation may extend them).
+func prefixes(re *syntax.Regexp) (set []string, complete bool) {
+	switch re.Op {
+	case syntax.OpBeginText, syntax.OpEmptyMatch:
+		return []string{""}, true
+	case syntax.OpLiteral:
+		if re.Flags&syntax.FoldCase == 0 {
+			return []string{string(re.Rune)}, true
+		}
+		// every case of each rune ([iI] is parsed as a folded "i")
+		acc := []string{""}
+		for _, r := range re.Rune {
+			var next []string
+			for _, a := range acc {
+				next = append(next, a+string(r))
+				for f := unicode.SimpleFold(r); f != r; f = unicode.SimpleFold(f) {
+					next = append(next, a+string(f))
+				}
+			}
+			if len(next) > maxPrefixes {
+				return acc, false
+			}
+			acc = next
+		}
+		return acc, true
+	case syntax.OpCharClass:
+		var out []string
+		for i := 0; i+1 < len(re.Rune); i += 2 {
+			for c := re.Rune[i]; c <= re.Rune[i+1]; c++ {
+				if len(out) == maxLitClass {
+					return []string{""}, false
+				}
+				out = append(out, string(c))
+			}
+		}
+		return out, true
+	case syntax.OpCapture:
+		return prefixes(re.Sub[0])
+	case syntax.OpPlus:
+		set, _ = prefixes(re.Sub[0])
+		return set, false
+	case syntax.OpRepeat:
+		if re.Min == 0 {
+			return []string{""}, false
+		}
+		set, _ = prefixes(re.Sub[0])
+		return set, false
+	case syntax.OpConcat:
+		acc := []string{""}
+		for _, sub := range re.Sub {
+			s, c := prefixes(sub)
+			next := make([]string, 0, len(acc)*len(s))
+			for _, a := range acc {
+				for _, b := range s {
+					next = append(next, a+b)
+				}
+			}
+			if len(next) > maxPrefixes {
+				return acc, false
+			}
+			acc = next
+			if !c {
+				return acc, false
+			}
+		}
+		return acc, true
+	case syntax.OpAlternate:
+		complete = true
+		for _, sub := range re.Sub {
+			s, c := prefixes(sub)
+			set = append(set, s...)
+			complete = complete && c
+		}
+		if len(set) > maxPrefixes {
+			return []string{""}, false
+		}
+		return set, complete
+	}
+	return []string{""}, false
 }

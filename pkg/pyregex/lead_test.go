@@ -1,6 +1,7 @@
 package pyregex
 
 import (
+	"slices"
 	"strings"
 	"testing"
 )
@@ -90,5 +91,33 @@ func TestFallbackCompiledOnce(t *testing.T) {
 	}
 	if r.re2.slow == nil {
 		t.Fatal("rematch decided alone: the test does not reach the fallback")
+	}
+}
+
+func TestPrefixes(t *testing.T) {
+	for _, c := range []struct {
+		pattern string
+		want    []string // nil: not known
+	}{
+		{`^Connection from`, []string{"Connection from"}},
+		{`^(?P<x>Connection (?:closed|reset)|Disconnected) (?:by|from)`, []string{"Connection closed by", "Connection closed from", "Connection reset by", "Connection reset from", "Disconnected by", "Disconnected from"}},
+		{`^Failed (?:publickey|\S+) for`, []string{"Failed "}},
+		{`^[iI](?:llegal|nvalid) user `, []string{"Illegal user ", "Invalid user ", "illegal user ", "invalid user "}},
+		{`^pam_[a-z]+\(sshd:auth\)`, []string{"pam_"}},
+		{`^User (?:\S+|.*?) from`, []string{"User "}},
+		{`^(?:ab)+c`, []string{"ab"}},
+		{`^a?b`, nil}, // "b" or "ab": cut before the optional part, nothing is left
+		{`(?i)^ab`, []string{"AB", "Ab", "aB", "ab"}},
+		{`(?i)^user`, []string{"USE", "USe", "UsE", "Use", "UſE", "Uſe", "uSE", "uSe", "usE", "use", "uſE", "uſe"}}, // cut at 16 strings
+		{`^\d+`, nil},
+		{`Connection from`, nil},
+		{`(?m)^abc`, nil},
+		{`^abc|^abd`, []string{"abc", "abd"}},
+		{`^abc|def`, nil},
+	} {
+		got := MustCompile(c.pattern).Prefixes()
+		if !slices.Equal(got, c.want) {
+			t.Errorf("Prefixes(%q) = %q, want %q", c.pattern, got, c.want)
+		}
 	}
 }
