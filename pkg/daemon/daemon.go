@@ -107,6 +107,7 @@ func Run(ctx context.Context, o Options) error {
 	src := startSources(ctx, o.StateDir, jails, o.Now, log)
 	wg.Go(func() { src.run(ctx) })
 	for _, r := range jails {
+		r.jails = len(jails)
 		wg.Go(func() { r.run(ctx, b) })
 		log.Info("jail started", zap.String("jail", r.j.Name()),
 			zap.Int("maxretry", r.j.Config.MaxRetry),

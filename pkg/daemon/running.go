@@ -46,6 +46,8 @@ type running struct {
 
 	mu    sync.Mutex
 	files []string // followed files, for status
+
+	jails int // jails running in the daemon, this one included
 }
 
 // queuedBatches is how many batches the sources may have sent that the
@@ -77,7 +79,8 @@ func (r *running) sourceNames() []string {
 // r.lines, so that the positions they save are exact.
 func (r *running) run(ctx context.Context, b *banner) {
 	defer close(r.done)
-	pool := filter.NewPool(runtime.GOMAXPROCS(0))
+	cores := runtime.GOMAXPROCS(0)
+	pool := filter.NewPool(cores, filter.PoolOptions{Yield: r.jails <= cores})
 	defer pool.Close()
 	h := &batchHandler{r: r, b: b, pool: pool}
 	cleanup := time.NewTicker(time.Minute)

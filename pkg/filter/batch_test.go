@@ -143,7 +143,7 @@ func filterMaker(t *testing.T, name string, params map[string]string, useDNS str
 // through the stock filters of the daemon benchmark.
 func TestBatchMatchesProcess(t *testing.T) {
 	need(t, f2bConfDir, f2bLogs)
-	pool := NewPool(3)
+	pool := NewPool(3, PoolOptions{Yield: true})
 	defer pool.Close()
 	ents, err := os.ReadDir(filepath.Join(f2bConfDir, "filter.d"))
 	if err != nil {
