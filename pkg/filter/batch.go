@@ -55,8 +55,12 @@ type Item struct {
 // its text) and keeps its buffers: a caller that reuses its items for
 // batch after batch does not allocate their groups again.
 func (it *Item) Reset(line string, at time.Time) {
-	kv := it.kvBuf
-	*it = Item{Line: line, At: at, kvBuf: kv}
+	// field by field, not a new Item: the stages set the others before
+	// they read them (Dates: the dates and cuts; match: the regex of a
+	// hit), and the line is not copied around twice
+	it.Line, it.At = line, at
+	it.whole, it.hit, it.err = false, false, nil
+	it.g, it.matched, it.one = groupSet{}, nil, [1]string{}
 }
 
 // Scratch holds one goroutine's buffers for the match stage. Its zero
