@@ -5,7 +5,8 @@ import (
 	"regexp"
 	"regexp/syntax"
 	"strings"
-	"unicode"
+
+	"github.com/f2bd/f2bd/pkg/pyregex"
 )
 
 // A line-begin anchored template, `^(?:\W{0,2})?(...)` or `^(...)`, can
@@ -122,7 +123,8 @@ func firstFilterOf(full string) *firstFilter {
 	if err != nil {
 		return nil
 	}
-	set, nullable := firstSet(re.Simplify())
+	first, nullable := pyregex.FirstBytes(re.Simplify())
+	set := [2]uint64{first[0], first[1]} // the ASCII bytes
 	if nullable || set == [2]uint64{^uint64(0), ^uint64(0)} {
 		return nil // no first set, or one that rejects nothing
 	}
@@ -142,8 +144,8 @@ var quantRE = regexp.MustCompile(`^\{(\d*)(?:(,)(\d*))?\}`)
 // matches at the same positions: lookarounds match the empty string only
 // (`(?:...){0}`), a backreference any text, a conditional either branch
 // or nothing, \s is Python's ASCII white space. It is meant for
-// firstSet: it fails on anything it does not know (non-ASCII pattern
-// characters, whose case folding may differ, verbose or locale flags,
+// pyregex.FirstBytes: it fails on anything it does not know (non-ASCII
+// pattern characters, whose case folding may differ, verbose or locale flags,
 // possessive quantifiers, escapes other than the common ones, flags
 // after the start, a top-level alternation, which would leave the
 // anchor stripped by the caller to one alternative).
@@ -383,69 +385,4 @@ func superEscape(c byte, inClass bool) (string, error) {
 		return fmt.Sprintf(`\x%02x`, c), nil
 	}
 	return "", fmt.Errorf("escape \\%c", c)
-}
-
-// firstSet returns the ASCII bytes that a match of re can start with, and
-// whether re matches the empty string (then the bytes that may follow
-// matter too, which the caller does not know).
-func firstSet(re *syntax.Regexp) (set [2]uint64, nullable bool) {
-	add := func(r rune) {
-		if r >= 0 && r < 0x80 {
-			set[r>>6] |= 1 << (r & 63)
-		}
-	}
-	switch re.Op {
-	case syntax.OpNoMatch:
-		return set, false
-	case syntax.OpEmptyMatch, syntax.OpBeginLine, syntax.OpEndLine, syntax.OpBeginText, syntax.OpEndText,
-		syntax.OpWordBoundary, syntax.OpNoWordBoundary:
-		return set, true
-	case syntax.OpLiteral:
-		if len(re.Rune) == 0 {
-			return set, true
-		}
-		r := re.Rune[0]
-		add(r)
-		if re.Flags&syntax.FoldCase != 0 {
-			for f := unicode.SimpleFold(r); f != r; f = unicode.SimpleFold(f) {
-				add(f)
-			}
-		}
-		return set, false
-	case syntax.OpCharClass:
-		for i := 0; i+1 < len(re.Rune); i += 2 {
-			for r := re.Rune[i]; r <= re.Rune[i+1] && r < 0x80; r++ {
-				add(r)
-			}
-		}
-		return set, false
-	case syntax.OpAnyChar, syntax.OpAnyCharNotNL:
-		return [2]uint64{^uint64(0), ^uint64(0)}, false
-	case syntax.OpCapture, syntax.OpPlus:
-		return firstSet(re.Sub[0])
-	case syntax.OpStar, syntax.OpQuest:
-		set, _ = firstSet(re.Sub[0])
-		return set, true
-	case syntax.OpRepeat:
-		set, nullable = firstSet(re.Sub[0])
-		return set, nullable || re.Min == 0
-	case syntax.OpConcat:
-		for _, sub := range re.Sub {
-			s, n := firstSet(sub)
-			set[0], set[1] = set[0]|s[0], set[1]|s[1]
-			if !n {
-				return set, false
-			}
-		}
-		return set, true
-	case syntax.OpAlternate:
-		for _, sub := range re.Sub {
-			s, n := firstSet(sub)
-			set[0], set[1] = set[0]|s[0], set[1]|s[1]
-			nullable = nullable || n
-		}
-		return set, nullable
-	}
-	// unknown operator: anything
-	return [2]uint64{^uint64(0), ^uint64(0)}, true
 }

@@ -37,7 +37,7 @@ func (r *Regexp) Lead() (set LeadBytes, ok bool) {
 	if err != nil || !atTextStart(re) {
 		return LeadBytes{}, false
 	}
-	set, nullable := firstBytes(re)
+	set, nullable := FirstBytes(re)
 	return set, !nullable
 }
 
@@ -62,12 +62,13 @@ func atTextStart(re *syntax.Regexp) bool {
 	return false
 }
 
-// firstBytes returns the bytes a match of re can start with, and whether re
-// can match the empty string (then the bytes of what follows re count too,
-// and a match of re alone may start with anything). Assertions match empty
-// and are otherwise ignored: the set may be larger than the truth, never
-// smaller.
-func firstBytes(re *syntax.Regexp) (set LeadBytes, nullable bool) {
+// FirstBytes returns the bytes a match of re (a parsed RE2 expression) can
+// start with, and whether re can match the empty string (then the bytes of
+// what follows re count too, and a match of re alone may start with
+// anything). Assertions match empty and are otherwise ignored: the set may
+// be larger than the truth, never smaller. A non-ASCII character adds
+// every byte from 0x80 on.
+func FirstBytes(re *syntax.Regexp) (set LeadBytes, nullable bool) {
 	switch re.Op {
 	case syntax.OpNoMatch:
 		return set, false
@@ -103,18 +104,18 @@ func firstBytes(re *syntax.Regexp) (set LeadBytes, nullable bool) {
 		}
 		return set, false
 	case syntax.OpCapture:
-		return firstBytes(re.Sub[0])
+		return FirstBytes(re.Sub[0])
 	case syntax.OpStar, syntax.OpQuest:
-		set, _ = firstBytes(re.Sub[0])
+		set, _ = FirstBytes(re.Sub[0])
 		return set, true
 	case syntax.OpPlus:
-		return firstBytes(re.Sub[0])
+		return FirstBytes(re.Sub[0])
 	case syntax.OpRepeat:
-		set, nullable = firstBytes(re.Sub[0])
+		set, nullable = FirstBytes(re.Sub[0])
 		return set, nullable || re.Min == 0
 	case syntax.OpConcat:
 		for _, s := range re.Sub {
-			f, n := firstBytes(s)
+			f, n := FirstBytes(s)
 			for i := range set {
 				set[i] |= f[i]
 			}
@@ -125,15 +126,21 @@ func firstBytes(re *syntax.Regexp) (set LeadBytes, nullable bool) {
 		return set, true
 	case syntax.OpAlternate:
 		for _, s := range re.Sub {
-			f, n := firstBytes(s)
+			f, n := FirstBytes(s)
 			for i := range set {
 				set[i] |= f[i]
 			}
 			nullable = nullable || n
 		}
 		return set, nullable
+	case syntax.OpEmptyMatch, syntax.OpBeginLine, syntax.OpEndLine, syntax.OpBeginText, syntax.OpEndText,
+		syntax.OpWordBoundary, syntax.OpNoWordBoundary:
+		return set, true
 	}
-	// empty matches and assertions (^, $, \b, ...)
+	// an operator this does not know: anything
+	for i := range set {
+		set[i] = ^uint64(0)
+	}
 	return set, true
 }
 
