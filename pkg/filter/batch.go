@@ -258,7 +258,7 @@ func (f *Filter) match(it *Item, s *Scratch) {
 		r := f.fail[i]
 		if buf == "" {
 			buf = bufIn(s, s.lines)
-			if usePre && !f.pre.admit(buf, s.mask) || usePre && !has(s.mask, i) {
+			if usePre && (!f.pre.admit(buf, s.mask) || !has(s.mask, i)) {
 				// a match took lines: the text searched is another one,
 				// which the prefilter had not seen
 				continue
