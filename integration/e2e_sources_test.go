@@ -236,6 +236,10 @@ func TestJournalSourcesE2E(t *testing.T) {
 			t.Fatalf("%s: sshd counted %d after settling at %d", when, fa, a)
 		}
 	}
+	// The reader starts on its own goroutine, after the daemon answers.
+	waitFor(5*time.Second, 20*time.Millisecond, func() bool {
+		return countLog(d.Proc.Stderr.String(), "journal reader started") > 0
+	})
 	if n := countLog(d.Proc.Stderr.String(), "journal reader started"); n != 1 {
 		t.Fatalf("%d journal readers started for two jails on one journal, want 1:\n%s", n, d.Proc.Stderr)
 	}
