@@ -310,6 +310,8 @@ func (m *machine) run(n *node, pos int) bool {
 				return m.greedyLoop(n, pos)
 			}
 			return m.lazyLoop(n, pos)
+		case opQuad:
+			return m.quad(n, pos)
 		}
 	}
 }
@@ -331,6 +333,56 @@ func (m *machine) one(c *class, pos int) int {
 		return pos + w
 	}
 	return -1
+}
+
+// quad matches an opQuad node at pos: four groups of one to three runes
+// of n.cls, separated by n.sep, then n.next. As the separator is not in
+// the class, each of the first three groups can only take its whole run
+// (a shorter one is followed by another rune of the class, not the
+// separator): only the last one gives runes back, longest first, as the
+// generic graph would. Text other than ASCII goes to that graph (n.body),
+// which knows the class's other runes.
+func (m *machine) quad(n *node, pos int) bool {
+	s := m.s
+	p := pos
+	for g := 0; ; g++ {
+		q := p
+		for q < len(s) && q-p < 4 {
+			c := s[q]
+			if c >= utf8.RuneSelf {
+				return m.run(n.body, pos)
+			}
+			if !n.cls.hasASCII(c) {
+				break
+			}
+			q++
+		}
+		run := q - p
+		if g < 3 {
+			if run < 1 || run > 3 || q == len(s) || s[q] != n.sep {
+				return false
+			}
+			p = q + 1
+			continue
+		}
+		if run < 1 {
+			return false
+		}
+		run = min(run, 3)
+		m.steps -= p + run - pos
+		if m.steps < 0 && !m.more() {
+			return false
+		}
+		for k := run; k >= 1; k-- {
+			if n.next.first.may(s, p+k) && m.try(n.next, p+k) {
+				return true
+			}
+			if m.steps < 0 {
+				return false
+			}
+		}
+		return false
+	}
 }
 
 // greedyLoop takes as many runes of the class as it may, then gives them

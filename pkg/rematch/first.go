@@ -77,6 +77,8 @@ func (c *compiler) firstSets() {
 		case opStar:
 			f = visit(n.body)
 			f.union(visit(n.next))
+		case opQuad:
+			f = classBytes(n.cls)
 		case opCap, opEmpty:
 			f = visit(n.next)
 		}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp/syntax"
+	"slices"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -28,6 +29,7 @@ const (
 	opStar            // body any number of times (body cannot match empty), greedy or lazy
 	opCap             // record the position in capture slot idx
 	opEmpty           // the zero-width assertions of empty
+	opQuad            // C{1,3}(?:sC{1,3}){3} (an IPv4 address: C digits, s '.'), with body the same compiled generically
 )
 
 // node is one step of the compiled expression. Every node knows what
@@ -37,13 +39,14 @@ type node struct {
 	op     op
 	greedy bool
 	str    string // opLit
-	cls    *class // opClass, opLoop
+	cls    *class // opClass, opLoop, opQuad
 	min    int    // opLoop
 	max    int    // opLoop; < 0: unbounded
 	idx    int    // opCap
 	empty  syntax.EmptyOp
 	alts   []*node // opAlt
-	body   *node   // opStar, opAlt2
+	body   *node   // opStar, opAlt2; opQuad: the generic graph (for non-ASCII text)
+	sep    byte    // opQuad: the separator (ASCII, not in cls)
 	next   *node
 	// first is the set of bytes a match from this node can start with.
 	first firstSet
@@ -154,6 +157,9 @@ func (p *Prog) numberTargets() {
 				walk(n.body)
 			case opLoop:
 				p.target(n.next)
+			case opQuad:
+				p.target(n.next)
+				walk(n.body)
 			}
 		}
 	}
@@ -262,6 +268,21 @@ func (c *compiler) compile(re *syntax.Regexp, next *node) (*node, error) {
 	case syntax.OpConcat:
 		n := next
 		for i := len(re.Sub) - 1; i >= 0; i-- {
+			if i > 0 {
+				if cls, sep, ok := quadOf(re.Sub[i-1], re.Sub[i]); ok {
+					tail, err := c.compile(re.Sub[i], n)
+					if err != nil {
+						return nil, err
+					}
+					generic, err := c.compile(re.Sub[i-1], tail)
+					if err != nil {
+						return nil, err
+					}
+					n = c.add(&node{op: opQuad, cls: cls, sep: sep, body: generic, next: n})
+					i--
+					continue
+				}
+			}
 			var err error
 			if n, err = c.compile(re.Sub[i], n); err != nil {
 				return nil, err
@@ -361,6 +382,34 @@ func singleRune(re *syntax.Regexp) *class {
 		return newClass([]rune{re.Rune[0], re.Rune[0]})
 	}
 	return nil
+}
+
+// quadOf reports whether a followed by b is C{1,3}(?:sC{1,3}){3}, greedy,
+// for a class C and an ASCII separator s outside it (an IPv4 address,
+// `\d{1,3}(?:\.\d{1,3}){3}`), and returns C and s. Matched as one node
+// (opQuad), such an address costs four scans instead of a dozen steps.
+func quadOf(a, b *syntax.Regexp) (cls *class, sep byte, ok bool) {
+	group := func(re *syntax.Regexp) *class {
+		if re.Op != syntax.OpRepeat || re.Min != 1 || re.Max != 3 || re.Flags&syntax.NonGreedy != 0 {
+			return nil
+		}
+		return singleRune(re.Sub[0])
+	}
+	cls = group(a)
+	if cls == nil || b.Op != syntax.OpRepeat || b.Min != 3 || b.Max != 3 || b.Flags&syntax.NonGreedy != 0 {
+		return nil, 0, false
+	}
+	body := b.Sub[0]
+	if body.Op != syntax.OpConcat || len(body.Sub) != 2 {
+		return nil, 0, false
+	}
+	lit, last := body.Sub[0], group(body.Sub[1])
+	if lit.Op != syntax.OpLiteral || len(lit.Rune) != 1 || lit.Flags&syntax.FoldCase != 0 ||
+		lit.Rune[0] < 0 || lit.Rune[0] >= utf8.RuneSelf || last == nil ||
+		last.ascii != cls.ascii || !slices.Equal(last.ranges, cls.ranges) || cls.hasASCII(byte(lit.Rune[0])) {
+		return nil, 0, false
+	}
+	return cls, byte(lit.Rune[0]), true
 }
 
 // canBeEmpty reports whether re can match the empty string.

@@ -1,0 +1,77 @@
+package rematch
+
+import (
+	"math/rand/v2"
+	"strings"
+	"testing"
+)
+
+// hasQuad reports whether p has an opQuad node.
+func hasQuad(p *Prog) bool {
+	seen := map[*node]bool{}
+	var walk func(n *node) bool
+	walk = func(n *node) bool {
+		for ; n != nil && !seen[n]; n = n.next {
+			seen[n] = true
+			if n.op == opQuad {
+				return true
+			}
+			for _, a := range n.alts {
+				if walk(a) {
+					return true
+				}
+			}
+			if walk(n.body) {
+				return true
+			}
+		}
+		return false
+	}
+	return walk(p.start)
+}
+
+// TestQuad: an address-shaped repetition, matched by its own node, finds
+// what regexp finds, in contexts that make its last group give runes back
+// and on text with other digits than ASCII ones (the node hands those to
+// the generic graph).
+func TestQuad(t *testing.T) {
+	exprs := []string{
+		`\d{1,3}(?:\.\d{1,3}){3}`,
+		`(?P<ip4>\d{1,3}(?:\.\d{1,3}){3})`,
+		`^from (\d{1,3}(?:\.\d{1,3}){3})\d`,
+		`(\d{1,3}(?:\.\d{1,3}){3})(\d*)x`,
+		`[\p{Nd}]{1,3}(?:\.[\p{Nd}]{1,3}){3}(?: port (\d+))?$`,
+		`([0-9a-f]{1,3}(?::[0-9a-f]{1,3}){3})\b`,
+		`(?:\[?([\p{Nd}]{1,3}(?:\.[\p{Nd}]{1,3}){3})\]?|([\w.]*\w))`,
+		`a\d{1,3}(?:\.\d{1,3}){3}3`,
+	}
+	alphabet := []string{"1", "2", "3", "9", "0", ".", ".", ".", ":", "a", "f", "x", " ", "٣", "]", "[", "port ", "\xff"}
+	r := rand.New(rand.NewPCG(7, 8))
+	var subjects []string
+	for range 3000 {
+		var b strings.Builder
+		for range r.IntN(24) {
+			b.WriteString(alphabet[r.IntN(len(alphabet))])
+		}
+		subjects = append(subjects, b.String())
+	}
+	subjects = append(subjects, "from 1.2.3.4", "from 1.2.3.45", "from 1.2.3.456", "from 1.2.3.4567",
+		"1234.5.6.7", "1.2.3.4x", "1.2.3.44x", "a1.2.3.43", "a1.2.3.3", "1.2.3.٣", "1.2.٣.4", "٣.2.3.4 port 22",
+		"[198.51.100.7] port 22", "198.51.100.7 port 22", "ff:1:2:3", "fff:1:2:3x")
+	quads := 0
+	for _, expr := range exprs {
+		re, p := compileBoth(t, expr)
+		if p == nil {
+			t.Fatalf("%q: not compiled", expr)
+		}
+		if hasQuad(p) {
+			quads++
+		}
+		for _, s := range subjects {
+			same(t, re, p, s)
+		}
+	}
+	if quads != len(exprs) {
+		t.Errorf("%d of %d expressions got an address node", quads, len(exprs))
+	}
+}
