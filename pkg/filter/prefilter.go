@@ -409,7 +409,7 @@ func (p *prefilter) admit(s string, mask []uint64) bool {
 	}
 	for c := left; c != 0; c &= c - 1 {
 		r := bits.TrailingZeros64(c)
-		if !holdsAll(s, p.rest[r]) {
+		if !pyregex.HoldsLiteralSets(s, p.rest[r]) {
 			left &^= 1 << r
 		}
 	}
@@ -427,23 +427,6 @@ func hasPrefix(s string, pre []string) bool {
 		}
 	}
 	return false
-}
-
-// holdsAll reports whether s holds a literal of each of sets.
-func holdsAll(s string, sets [][]string) bool {
-	for _, set := range sets {
-		found := false
-		for _, l := range set {
-			if strings.Contains(s, l) {
-				found = true
-				break
-			}
-		}
-		if !found {
-			return false
-		}
-	}
-	return true
 }
 
 // scan sets in mask (p.words long) the failregexes that can match s and

@@ -122,8 +122,13 @@ func keepDiscriminating(alts []re2Alt, whole [][]string) {
 }
 
 // mayMatch reports whether s holds a string of each of a's literal sets.
-func (a *re2Alt) mayMatch(s string) bool {
-	for _, set := range a.need {
+func (a *re2Alt) mayMatch(s string) bool { return HoldsLiteralSets(s, a.need) }
+
+// HoldsLiteralSets reports whether s holds a string of each of sets (as
+// RequiredLiteralSets returns them: a subject that fails this cannot
+// match).
+func HoldsLiteralSets(s string, sets [][]string) bool {
+	for _, set := range sets {
 		found := false
 		for _, lit := range set {
 			if strings.Contains(s, lit) {
