@@ -123,12 +123,18 @@ func (f *Filter) Finish(it *Item) (Failure, bool) {
 		clear(it.kvBuf[:cap(it.kvBuf)])
 	}
 	it.g, it.matched, it.one, it.Line = groupSet{}, nil, [1]string{}, ""
+	var fl Failure
+	ok := false
 	for _, r := range res {
 		if !r.NoFail && !r.Pending {
-			return r, true
+			fl, ok = r, true
+			break
 		}
 	}
-	return Failure{}, false
+	if !it.whole {
+		clear(res) // f.out: no failure kept alive by the buffer
+	}
+	return fl, ok
 }
 
 // ignoredIn is ignored without recording the result on the Filter.
@@ -332,10 +338,12 @@ func (f *Filter) finish(it *Item) ([]Failure, error) {
 		fail.g.set("mlfpending", "1")
 		return nil, it.err
 	}
-	var out []Failure
+	// the failures go in f's buffer: Finish copies out the one it returns
+	out := f.out[:0]
 	for _, id := range ids {
 		out = append(out, f.failure(fail, line, date, i, id))
 	}
+	f.out = out
 	return out, it.err
 }
 

@@ -48,6 +48,11 @@ type Options struct {
 	// MLFIDMax and MLFIDTTL bound the multi-line failure-id cache (defaults 100 and 5m).
 	MLFIDMax int
 	MLFIDTTL time.Duration
+	// CountOnly: failures carry what counting them needs (ID, Addr,
+	// Time, NoFail, Line, Regex); Groups, Users and Matches stay empty,
+	// which spares building them for every failure. A jail whose actions
+	// use no failure tags sets it.
+	CountOnly bool
 }
 
 // Failure is a failure (or a non-failure F-NOFAIL match) found in a line.
@@ -89,6 +94,7 @@ type Filter struct {
 	useDNS     string
 	raw        bool
 	checkAll   bool
+	countOnly  bool
 	resolve    func(string) []string
 
 	lines    []string // buffered lines (date removed)
@@ -106,6 +112,8 @@ type Filter struct {
 	mask []uint64
 	// wasIgnored: an ignoreregex matched on the last line.
 	wasIgnored bool
+	// out holds the failures of the split line being finished.
+	out []Failure
 	// extra is the room a match's groupSet gets for groups added after
 	// the match (the prefregex's, alternatives, bookkeeping).
 	extra int
@@ -114,7 +122,7 @@ type Filter struct {
 // New compiles the filter. Errors name the option that failed, e.g. "failregex[3]: ...".
 func New(o Options) (*Filter, error) {
 	f := &Filter{now: o.Now, max: o.MaxLines, useDNS: o.UseDNS, raw: o.RawHost || o.UseDNS == "raw",
-		checkAll: o.CheckAll, resolve: o.Resolve}
+		checkAll: o.CheckAll, countOnly: o.CountOnly, resolve: o.Resolve}
 	if f.now == nil {
 		f.now = time.Now
 	}
@@ -764,11 +772,14 @@ func normID(s, cidr string, norm bool) string {
 func (f *Filter) failure(e *entry, line string, date time.Time, i int, id string) Failure {
 	// the line is copied: a source may cut lines from a shared buffer,
 	// which a kept failure must not hold on to
-	fl := Failure{ID: id, Time: date, NoFail: truthy(e.g.val("nofail")), Groups: e.g.public(), Line: strings.Clone(line), Regex: i,
-		Matches: append([]string(nil), e.matches...)}
+	fl := Failure{ID: id, Time: date, NoFail: truthy(e.g.val("nofail")), Line: strings.Clone(line), Regex: i}
 	if a, err := netip.ParseAddr(id); err == nil && a.Zone() == "" {
 		fl.Addr = a.Unmap()
 	}
+	if f.countOnly {
+		return fl
+	}
+	fl.Groups, fl.Matches = e.g.public(), append([]string(nil), e.matches...)
 	if len(e.users) > 0 {
 		fl.Users = slices.Clone(e.users)
 		slices.Sort(fl.Users)

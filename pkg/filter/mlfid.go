@@ -18,6 +18,9 @@ type entry struct {
 	// id and expires are set while the entry is cached (mlfidCache.set).
 	id      string
 	expires time.Time
+	// gen counts the times the entry was recycled (mlfidCache.release):
+	// a queue record of an earlier use is stale.
+	gen uint32
 }
 
 // mlfidCache merges matches sharing a multi-line failure id (F-MLFID,
@@ -28,13 +31,55 @@ type entry struct {
 // every expired one at the front and then one live one. Lookups and
 // inserts cost O(1) (amortized): order is a queue of the cached entries,
 // in which entries dropped by unset or get stay until they reach the
-// front (they are then no longer m's entry for their id).
+// front (they are then no longer m's entry for their id, or were recycled
+// since).
+//
+// Entries are recycled, with their storage, once they leave the cache and
+// are no longer in use: a connection's entry costs no allocation once the
+// cache has seen as many connections at once. The entry merge returns is
+// in use until the next merge.
 type mlfidCache struct {
 	m     map[string]*entry
-	order []*entry // order[head:]: cached entries, oldest first, and stale ones
+	order []record // order[head:]: cached entries, oldest first, and stale records
 	head  int
 	max   int
 	ttl   time.Duration
+	free  []*entry // recycled entries
+	held  *entry   // the entry the last merge returned
+}
+
+// record is an entry in the cache's queue, in its gen-th use.
+type record struct {
+	e   *entry
+	gen uint32
+}
+
+// live reports whether r is an entry still cached in the use it was
+// queued for.
+func (c *mlfidCache) live(r record) bool { return r.e.gen == r.gen && c.m[r.e.id] == r.e }
+
+// alloc returns an empty entry, a recycled one when there is one.
+func (c *mlfidCache) alloc() *entry {
+	if n := len(c.free); n > 0 {
+		e := c.free[n-1]
+		c.free[n-1] = nil
+		c.free = c.free[:n-1]
+		return e
+	}
+	return new(entry)
+}
+
+// release recycles e, which is neither cached nor in use: its data goes,
+// its storage stays.
+func (c *mlfidCache) release(e *entry) {
+	clear(e.g.kv)
+	clear(e.users)
+	clear(e.matches)
+	clear(e.nofailMatches)
+	e.g.kv, e.users, e.matches, e.nofailMatches = e.g.kv[:0], e.users[:0], e.matches[:0], e.nofailMatches[:0]
+	e.id, e.expires = "", time.Time{}
+	e.gen++
+	c.free = append(c.free, e)
 }
 
 func newMLFIDCache(max int, ttl time.Duration) mlfidCache {
@@ -53,6 +98,7 @@ func (c *mlfidCache) get(id string, now time.Time) *entry {
 	e := c.m[id]
 	if e != nil && !now.Before(e.expires) {
 		delete(c.m, id)
+		c.release(e)
 		return nil
 	}
 	return e
@@ -66,16 +112,14 @@ func (c *mlfidCache) set(id string, e *entry, now time.Time) {
 	if len(c.m) >= c.max {
 		for len(c.m) > 0 {
 			old := c.pop()
-			if now.Before(old.expires) && len(c.m) < c.max {
+			live := now.Before(old.expires)
+			c.release(old)
+			if live && len(c.m) < c.max {
 				break
 			}
 		}
 	}
 	e.id, e.expires = id, now.Add(c.ttl)
-	// e's groups may be in a batch item's storage (Item.kvBuf), reused by
-	// the item's next line: the cached entry gets its own
-	// (with room for the groups later merges add)
-	e.g.kv = append(make([]groupKV, 0, len(e.g.kv)+4), e.g.kv...)
 	c.m[id] = e
 	if c.head > 0 && c.head >= len(c.order)/2 || len(c.order)-c.head >= 2*c.max+16 {
 		// the queue is half popped, or holds as many stale records as
@@ -83,7 +127,7 @@ func (c *mlfidCache) set(id string, e *entry, now time.Time) {
 		// stays within 2*max+16 records)
 		n := 0
 		for _, o := range c.order[c.head:] {
-			if c.m[o.id] == o {
+			if c.live(o) {
 				c.order[n] = o
 				n++
 			}
@@ -91,24 +135,24 @@ func (c *mlfidCache) set(id string, e *entry, now time.Time) {
 		clear(c.order[n:])
 		c.order, c.head = c.order[:n], 0
 	}
-	c.order = append(c.order, e)
+	c.order = append(c.order, record{e, e.gen})
 }
 
 // pop drops the oldest cached entry and returns it (stale records of
 // entries dropped before are passed over). The cache must not be empty.
 func (c *mlfidCache) pop() *entry {
 	for {
-		e := c.order[c.head]
-		c.order[c.head] = nil
+		r := c.order[c.head]
+		c.order[c.head] = record{}
 		c.head++
-		if c.m[e.id] == e {
-			delete(c.m, e.id)
-			return e
+		if c.live(r) {
+			delete(c.m, r.e.id)
+			return r.e
 		}
 	}
 }
 
-// unset drops the entry cached as id.
+// unset drops the entry cached as id (its user recycles it).
 func (c *mlfidCache) unset(id string) { delete(c.m, id) }
 
 // State bits used while merging.
@@ -133,11 +177,19 @@ func (e *entry) addUser(u string) int {
 }
 
 // merge folds the current match cur (whose matched lines are matched) into
-// the cached data of id and returns the merged failure (the cached entry
-// while the id is cached; cur is copied when it becomes one), following fail2ban's rules: F-MLFGAINED and
-// F-NOFAIL mark a no-failure state that a later failure or a second user
-// resets, F-MLFFORGET drops the cached connection.
+// the cached data of id and returns the merged failure, following
+// fail2ban's rules: F-MLFGAINED and F-NOFAIL mark a no-failure state that a
+// later failure or a second user resets, F-MLFFORGET drops the cached
+// connection. The entry returned, the cached one or one that holds a copy
+// of cur, may be used until the next merge; it keeps no reference to cur's
+// or matched's storage.
 func (c *mlfidCache) merge(id string, cur entry, matched []string, now time.Time) *entry {
+	if h := c.held; h != nil {
+		c.held = nil
+		if c.m[h.id] != h {
+			c.release(h) // no longer cached: done with
+		}
+	}
 	st := 0
 	if v := cur.g.val("mlfgained"); truthy(v) {
 		st |= mlNoFailG
@@ -164,7 +216,8 @@ func (c *mlfidCache) merge(id string, cur entry, matched []string, now time.Time
 			cached.g.del("mlfpending")
 		}
 		if st&mlPrevNF == 0 && !truthy(cached.g.val("mlfpending")) {
-			cached.matches = nil
+			clear(cached.matches)
+			cached.matches = cached.matches[:0]
 		}
 		cached.g.update(&cur.g)
 		fail = cached
@@ -172,8 +225,19 @@ func (c *mlfidCache) merge(id string, cur entry, matched []string, now time.Time
 			c.unset(id)
 		}
 	} else {
-		fail = new(entry)
-		*fail = cur
+		// cur's groups may be in a batch item's storage (Item.kvBuf),
+		// reused by the item's next line: the entry gets its own (with
+		// room for the groups later merges add)
+		fail = c.alloc()
+		if cap(fail.g.kv) < len(cur.g.kv)+4 {
+			fail.g.kv = make([]groupKV, 0, len(cur.g.kv)+4)
+		}
+		fail.g.kv = append(fail.g.kv, cur.g.kv...)
+		fail.matches = append(fail.matches, cur.matches...)
+		fail.nofailMatches = append(fail.nofailMatches, cur.nofailMatches...)
+		for _, u := range cur.users {
+			fail.addUser(u)
+		}
 		if st&mlForget == 0 {
 			users = fail.addUser(fail.g.val("user"))
 			c.set(id, fail, now)
@@ -187,14 +251,17 @@ func (c *mlfidCache) merge(id string, cur entry, matched []string, now time.Time
 	}
 	switch {
 	case st&mlNoFail == 0:
-		m := append(fail.nofailMatches, fail.matches...)
-		fail.nofailMatches = nil
-		if st&mlGained == 0 {
-			m = append(m, matched...)
+		if len(fail.nofailMatches) > 0 {
+			fail.matches = slices.Insert(fail.matches, 0, fail.nofailMatches...)
+			clear(fail.nofailMatches)
+			fail.nofailMatches = fail.nofailMatches[:0]
 		}
-		fail.matches = m
+		if st&mlGained == 0 {
+			fail.matches = append(fail.matches, matched...)
+		}
 	case st&(mlNoFail|mlForget) == mlNoFail:
 		fail.nofailMatches = append(fail.nofailMatches, matched...)
 	}
+	c.held = fail
 	return fail
 }

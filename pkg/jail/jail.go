@@ -60,6 +60,10 @@ func New(c *config.Jail, now func() time.Time) (*Jail, error) {
 		UseDNS:      c.UseDNS,
 		LogTimezone: c.Options["logtimezone"],
 		Now:         now,
+		// the jail counts failures by address and keeps their lines:
+		// their groups and matches are not read (an action that uses
+		// failure tags, a compatibility plugin, will need them)
+		CountOnly: true,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("jail %s: filter %s: %w", c.Name, c.Filter.Name, err)
