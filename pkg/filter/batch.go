@@ -306,7 +306,7 @@ func (f *Filter) match(it *Item, s *Scratch) {
 		if hasPre {
 			f.addPrefGroups(&g, i, s.preIdx, owned)
 		}
-		if !g.has("mlfid") && !g.has("ip4") && !g.has("ip6") && !g.has("dns") && !g.has("fid") {
+		if !g.has(gMLFID) && !g.has(gIP4) && !g.has(gIP6) && !g.has(gDNS) && !g.has(gFID) {
 			errs = append(errs, fmt.Errorf("failregex[%d]: no failure id in %q", i, buf))
 			continue
 		}
@@ -323,10 +323,10 @@ func (f *Filter) finish(it *Item) ([]Failure, error) {
 	i, g, line, date, now := it.regex, it.g, it.Line, it.date, it.now
 	cur := entry{g: g}
 	fail := &cur
-	mlfid, hasMLFID := g.get("mlfid")
+	mlfid, hasMLFID := g.get(gMLFID)
 	if hasMLFID {
 		fail = f.mlfid.merge(mlfid, cur, it.matched, now)
-		if truthy(fail.g.val("nofail")) {
+		if truthy(fail.g.val(gNoFail)) {
 			return nil, it.err
 		}
 	} else {
@@ -335,7 +335,7 @@ func (f *Filter) finish(it *Item) ([]Failure, error) {
 	ids, found := f.failureIDs(&fail.g)
 	if !found {
 		// F-MLFID known but no failure id yet: pending
-		fail.g.set("mlfpending", "1")
+		fail.g.set(gMLFPending, "1")
 		return nil, it.err
 	}
 	// the failures go in f's buffer: Finish copies out the one it returns

@@ -81,7 +81,12 @@ type Filter struct {
 	fastPre *syslogPrefix
 	fail    []*pyregex.Regexp
 	ignore  []*pyregex.Regexp
-	altsOf  [][][2]string
+	altsOf  [][][2]groupID
+	// names numbers the groups; failIDs[i] are failregex i's group
+	// numbers by index, prefIDs the prefregex's.
+	names   groupNames
+	failIDs [][]groupID
+	prefIDs []groupID
 	skipsOf [][]int // per failregex: indexes of skiplinesN groups
 	// prefOf[i] are the prefregex's groups (indexes) that failregex i's
 	// matches get (all named ones but its content, when failregex i has
@@ -122,7 +127,7 @@ type Filter struct {
 // New compiles the filter. Errors name the option that failed, e.g. "failregex[3]: ...".
 func New(o Options) (*Filter, error) {
 	f := &Filter{now: o.Now, max: o.MaxLines, useDNS: o.UseDNS, raw: o.RawHost || o.UseDNS == "raw",
-		checkAll: o.CheckAll, countOnly: o.CountOnly, resolve: o.Resolve}
+		checkAll: o.CheckAll, countOnly: o.CountOnly, resolve: o.Resolve, names: newGroupNames()}
 	if f.now == nil {
 		f.now = time.Now
 	}
@@ -183,7 +188,8 @@ func New(o Options) (*Filter, error) {
 			return nil, fmt.Errorf("failregex[%d]: no failure-id group (<HOST>, <ADDR>, <F-ID>, <F-MLFID>...) in %q", i, s)
 		}
 		f.fail = append(f.fail, r)
-		f.altsOf = append(f.altsOf, altGroups(r))
+		f.failIDs = append(f.failIDs, f.names.idsOf(r.SubexpNames()))
+		f.altsOf = append(f.altsOf, f.altGroups(r))
 		var skips []int
 		for n := 0; ; n++ {
 			k := r.SubexpIndex("skiplines" + strconv.Itoa(n))
@@ -206,6 +212,7 @@ func New(o Options) (*Filter, error) {
 	if f.pref != nil {
 		f.extra += f.pref.NumSubexp()
 		f.contentIdx = f.pref.SubexpIndex("content")
+		f.prefIDs = f.names.idsOf(f.pref.SubexpNames())
 		f.prefOf = make([][]int, len(f.fail))
 		for i, r := range f.fail {
 			for j, name := range f.pref.SubexpNames() {
@@ -256,15 +263,20 @@ func hasIDGroup(r *pyregex.Regexp) bool {
 	return false
 }
 
-// altGroups lists alt_X[_N] groups with the group X they stand in for, sorted.
-func altGroups(r *pyregex.Regexp) [][2]string {
-	var out [][2]string
+// altGroups lists alt_X[_N] groups with the group X they stand in for,
+// sorted by name.
+func (f *Filter) altGroups(r *pyregex.Regexp) [][2]groupID {
+	var alts [][2]string
 	for _, n := range r.SubexpNames() {
 		if m := complexNameR.FindStringSubmatch(n); m != nil && m[1] == "alt_" && len(n) > len("alt_") {
-			out = append(out, [2]string{n, groupName(m[2])})
+			alts = append(alts, [2]string{n, groupName(m[2])})
 		}
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i][0] < out[j][0] })
+	sort.Slice(alts, func(i, j int) bool { return alts[i][0] < alts[j][0] })
+	var out [][2]groupID
+	for _, a := range alts {
+		out = append(out, [2]groupID{f.names.id(a[0]), f.names.id(a[1])})
+	}
 	return out
 }
 
@@ -591,10 +603,10 @@ func (f *Filter) run(line string, at time.Time, known bool) ([]Failure, error) {
 		}
 		cur := entry{g: g}
 		fail := &cur
-		mlfid, hasMLFID := g.get("mlfid")
+		mlfid, hasMLFID := g.get(gMLFID)
 		if hasMLFID {
 			fail = f.mlfid.merge(mlfid, cur, matched, now)
-			if truthy(fail.g.val("nofail")) && !f.checkAll {
+			if truthy(fail.g.val(gNoFail)) && !f.checkAll {
 				return out, errors.Join(errs...)
 			}
 		} else {
@@ -607,7 +619,7 @@ func (f *Filter) run(line string, at time.Time, known bool) ([]Failure, error) {
 		}
 		if !found {
 			// F-MLFID known but no failure id yet: pending
-			fail.g.set("mlfpending", "1")
+			fail.g.set(gMLFPending, "1")
 			if !f.checkAll {
 				return out, errors.Join(errs...)
 			}
@@ -665,17 +677,17 @@ func (f *Filter) recentDate(now time.Time) time.Time {
 // the F-ID, the address being kept as group "ip". found is false when the
 // groups hold no id.
 func (f *Filter) failureIDs(g *groupSet) (ids []string, found bool) {
-	fid, hasFID := g.get("fid")
+	fid, hasFID := g.get(gFID)
 	var ip, cidr string
 	hasIP, rawPath, norm := false, true, !f.raw
-	for _, k := range [...]string{"ip4", "ip6"} {
+	for _, k := range [...]groupID{gIP4, gIP6} {
 		if v, ok := g.get(k); ok {
-			ip, cidr, hasIP, norm = v, g.val("cidr"), true, true
+			ip, cidr, hasIP, norm = v, g.val(gCIDR), true, true
 			break
 		}
 	}
 	if !hasIP {
-		if v, ok := g.get("dns"); ok {
+		if v, ok := g.get(gDNS); ok {
 			ip, hasIP, rawPath, norm = v, true, f.raw, false
 		} else if hasFID {
 			ip, hasIP = fid, true
@@ -687,7 +699,7 @@ func (f *Filter) failureIDs(g *groupSet) (ids []string, found bool) {
 	switch {
 	case rawPath && hasFID && fid != ip:
 		// complex failure id: the address is kept as group "ip"
-		g.set("ip", normID(ip, cidr, norm))
+		g.set(gIP, normID(ip, cidr, norm))
 		return []string{normID(fid, "", !f.raw)}, true
 	case rawPath:
 		return []string{normID(ip, cidr, norm)}, true
@@ -772,14 +784,14 @@ func normID(s, cidr string, norm bool) string {
 func (f *Filter) failure(e *entry, line string, date time.Time, i int, id string) Failure {
 	// the line is copied: a source may cut lines from a shared buffer,
 	// which a kept failure must not hold on to
-	fl := Failure{ID: id, Time: date, NoFail: truthy(e.g.val("nofail")), Line: strings.Clone(line), Regex: i}
+	fl := Failure{ID: id, Time: date, NoFail: truthy(e.g.val(gNoFail)), Line: strings.Clone(line), Regex: i}
 	if a, err := netip.ParseAddr(id); err == nil && a.Zone() == "" {
 		fl.Addr = a.Unmap()
 	}
 	if f.countOnly {
 		return fl
 	}
-	fl.Groups, fl.Matches = e.g.public(), append([]string(nil), e.matches...)
+	fl.Groups, fl.Matches = e.g.public(f.names.names), append([]string(nil), e.matches...)
 	if len(e.users) > 0 {
 		fl.Users = slices.Clone(e.users)
 		slices.Sort(fl.Users)
@@ -792,12 +804,11 @@ func (f *Filter) failure(e *entry, line string, date time.Time, i int, id string
 // (see groups). When buf is the end of owned from failOff on, the values
 // are cut from owned (one copy for the whole line).
 func (f *Filter) failGroups(i int, buf string, loc []int, owned string, failOff int, dst []groupKV) groupSet {
-	r := f.fail[i]
 	var g groupSet
 	if failOff >= 0 && len(buf) == len(owned)-failOff {
-		g = groups(r, buf, loc, owned, failOff, f.extra, dst)
+		g = groups(f.failIDs[i], buf, loc, owned, failOff, f.extra, dst)
 	} else {
-		g = groups(r, buf, loc, "", 0, f.extra, dst)
+		g = groups(f.failIDs[i], buf, loc, "", 0, f.extra, dst)
 	}
 	for _, a := range f.altsOf[i] {
 		if v := g.val(a[0]); v != "" && g.val(a[1]) == "" {
@@ -810,10 +821,9 @@ func (f *Filter) failGroups(i int, buf string, loc []int, owned string, failOff 
 // addPrefGroups adds to g the prefregex's groups (at preIdx in base) that
 // failregex i's matches get (prefOf).
 func (f *Filter) addPrefGroups(g *groupSet, i int, preIdx []int, base string) {
-	names := f.pref.SubexpNames()
 	for _, j := range f.prefOf[i] {
 		if preIdx[2*j] >= 0 {
-			g.set(names[j], base[preIdx[2*j]:preIdx[2*j+1]])
+			g.set(f.prefIDs[j], base[preIdx[2*j]:preIdx[2*j+1]])
 		}
 	}
 }
@@ -837,11 +847,10 @@ func (f *Filter) ignored(buf string) (bool, error) {
 // alias a scratch buffer) and the values are cut from base; else they are
 // copied out of s. The groups are kept in dst's storage when it has the
 // room (the caller then owns the result's storage), else in a new slice.
-func groups(r *pyregex.Regexp, s string, loc []int, base string, off, extra int, dst []groupKV) groupSet {
-	names := r.SubexpNames()
+func groups(ids []groupID, s string, loc []int, base string, off, extra int, dst []groupKV) groupSet {
 	n := 0
-	for i, name := range names {
-		if name != "" && loc[2*i] >= 0 {
+	for i, id := range ids {
+		if id >= 0 && loc[2*i] >= 0 {
 			n++
 		}
 	}
@@ -849,14 +858,14 @@ func groups(r *pyregex.Regexp, s string, loc []int, base string, off, extra int,
 	if cap(dst) < n+extra {
 		g.kv = make([]groupKV, 0, n+extra)
 	}
-	for i, name := range names {
-		if name == "" || loc[2*i] < 0 {
+	for i, id := range ids {
+		if id < 0 || loc[2*i] < 0 {
 			continue
 		}
 		if base != "" {
-			g.kv = append(g.kv, groupKV{name, base[off+loc[2*i] : off+loc[2*i+1]]})
+			g.kv = append(g.kv, groupKV{id, base[off+loc[2*i] : off+loc[2*i+1]]})
 		} else {
-			g.kv = append(g.kv, groupKV{name, strings.Clone(s[loc[2*i]:loc[2*i+1]])})
+			g.kv = append(g.kv, groupKV{id, strings.Clone(s[loc[2*i]:loc[2*i+1]])})
 		}
 	}
 	return g

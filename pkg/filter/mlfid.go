@@ -191,31 +191,31 @@ func (c *mlfidCache) merge(id string, cur entry, matched []string, now time.Time
 		}
 	}
 	st := 0
-	if v := cur.g.val("mlfgained"); truthy(v) {
+	if v := cur.g.val(gMLFGained); truthy(v) {
 		st |= mlNoFailG
-		if !truthy(cur.g.val("nofail")) {
-			cur.g.set("nofail", v)
+		if !truthy(cur.g.val(gNoFail)) {
+			cur.g.set(gNoFail, v)
 		}
-	} else if truthy(cur.g.val("nofail")) {
+	} else if truthy(cur.g.val(gNoFail)) {
 		st |= mlNoFail
 	}
-	if truthy(cur.g.pop("mlfforget")) {
+	if truthy(cur.g.pop(gMLFForget)) {
 		st |= mlForget
 	}
 	users := 0
 	var fail *entry
 	if cached := c.get(id, now); cached != nil {
-		users = cached.addUser(cur.g.val("user"))
-		if truthy(cached.g.pop("nofail")) {
+		users = cached.addUser(cur.g.val(gUser))
+		if truthy(cached.g.pop(gNoFail)) {
 			st |= mlPrevNF
 		}
-		if truthy(cached.g.pop("mlfgained")) {
+		if truthy(cached.g.pop(gMLFGained)) {
 			st |= mlPrevNF
 		}
 		if st&mlGained != 0 {
-			cached.g.del("mlfpending")
+			cached.g.del(gMLFPending)
 		}
-		if st&mlPrevNF == 0 && !truthy(cached.g.val("mlfpending")) {
+		if st&mlPrevNF == 0 && !truthy(cached.g.val(gMLFPending)) {
 			clear(cached.matches)
 			cached.matches = cached.matches[:0]
 		}
@@ -239,14 +239,14 @@ func (c *mlfidCache) merge(id string, cur entry, matched []string, now time.Time
 			fail.addUser(u)
 		}
 		if st&mlForget == 0 {
-			users = fail.addUser(fail.g.val("user"))
+			users = fail.addUser(fail.g.val(gUser))
 			c.set(id, fail, now)
 		}
 	}
-	if truthy(fail.g.pop("mlfpending")) || users > 1 {
+	if truthy(fail.g.pop(gMLFPending)) || users > 1 {
 		// pending failures or several users tried: not a no-failure any more
-		fail.g.del("nofail")
-		fail.g.del("mlfgained")
+		fail.g.del(gNoFail)
+		fail.g.del(gMLFGained)
 		st &^= mlNoFailG
 	}
 	switch {
