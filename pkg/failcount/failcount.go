@@ -16,12 +16,13 @@ import (
 	"time"
 )
 
-// Counter counts failures per id. The zero value is not usable; call New.
-type Counter struct {
+// Counter counts failures per id (of type K: an address for a jail's
+// failures). The zero value is not usable; call New.
+type Counter[K comparable] struct {
 	findTime time.Duration
 	maxRetry int
 	maxMatch int
-	entries  map[string]*entry
+	entries  map[K]*entry
 	total    int
 }
 
@@ -46,27 +47,27 @@ type Result struct {
 // New returns a Counter for a jail with the given findtime and maxretry.
 // maxMatches bounds the lines kept per id (fail2ban's maxmatches); 0 keeps
 // none.
-func New(findTime time.Duration, maxRetry, maxMatches int) *Counter {
+func New[K comparable](findTime time.Duration, maxRetry, maxMatches int) *Counter[K] {
 	if maxRetry < 1 {
 		maxRetry = 1
 	}
-	return &Counter{
+	return &Counter[K]{
 		findTime: findTime,
 		maxRetry: maxRetry,
 		maxMatch: maxMatches,
-		entries:  make(map[string]*entry),
+		entries:  make(map[K]*entry),
 	}
 }
 
 // Add records one failure of id at time t with the matched line.
-func (c *Counter) Add(id string, t time.Time, line string) Result {
+func (c *Counter[K]) Add(id K, t time.Time, line string) Result {
 	return c.AddWeighted(id, t, line, 1)
 }
 
 // AddWeighted records one failure of id that counts as n attempts (with
 // bantime.increment, a failure of an address banned before weighs more,
 // as fail2ban's observer has it). n below 1 counts as 1.
-func (c *Counter) AddWeighted(id string, t time.Time, line string, n int) Result {
+func (c *Counter[K]) AddWeighted(id K, t time.Time, line string, n int) Result {
 	n = max(n, 1)
 	c.total++
 	e, ok := c.entries[id]
@@ -100,10 +101,10 @@ func (c *Counter) AddWeighted(id string, t time.Time, line string, n int) Result
 }
 
 // Forget drops any count for id (after a manual ban, for instance).
-func (c *Counter) Forget(id string) { delete(c.entries, id) }
+func (c *Counter[K]) Forget(id K) { delete(c.entries, id) }
 
 // Cleanup forgets ids whose last failure is at or before now - findtime.
-func (c *Counter) Cleanup(now time.Time) {
+func (c *Counter[K]) Cleanup(now time.Time) {
 	limit := now.Add(-c.findTime)
 	for id, e := range c.entries {
 		if !e.last.After(limit) {
@@ -114,7 +115,7 @@ func (c *Counter) Cleanup(now time.Time) {
 
 // Current is the number of ids with failures being counted
 // (fail2ban's "Currently failed").
-func (c *Counter) Current() int { return len(c.entries) }
+func (c *Counter[K]) Current() int { return len(c.entries) }
 
 // Total is the number of failures ever added (fail2ban's "Total failed").
-func (c *Counter) Total() int { return c.total }
+func (c *Counter[K]) Total() int { return c.total }

@@ -9,7 +9,7 @@ import (
 var t0 = time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
 
 func TestBanAtMaxRetry(t *testing.T) {
-	c := New(10*time.Minute, 3, 2)
+	c := New[string](10*time.Minute, 3, 2)
 	for i := 1; i <= 2; i++ {
 		r := c.Add("192.0.2.2", t0.Add(time.Duration(i)*time.Second), fmt.Sprint("line", i))
 		if r.Ban || r.Attempts != i {
@@ -33,7 +33,7 @@ func TestBanAtMaxRetry(t *testing.T) {
 }
 
 func TestIDsAreCountedApart(t *testing.T) {
-	c := New(time.Minute, 2, 0)
+	c := New[string](time.Minute, 2, 0)
 	c.Add("192.0.2.2", t0, "")
 	if r := c.Add("192.0.2.3", t0, ""); r.Ban {
 		t.Fatal("a failure of another id must not complete the first id's count")
@@ -47,14 +47,14 @@ func TestSlowFailuresAreScaledToFindTime(t *testing.T) {
 	// One failure every 11 minutes with findtime 10 minutes: the count is
 	// scaled to the rate, so it stays at 2 and maxretry 3 is never reached,
 	// even without a Cleanup in between.
-	c := New(10*time.Minute, 3, 0)
+	c := New[string](10*time.Minute, 3, 0)
 	for i := 0; i < 10; i++ {
 		if r := c.Add("198.51.100.7", t0.Add(time.Duration(i)*11*time.Minute), ""); r.Ban || r.Attempts > 2 {
 			t.Fatalf("failure %d banned (attempts %d) at a rate below maxretry per findtime", i, r.Attempts)
 		}
 	}
 	// Fast failures still ban.
-	c2 := New(10*time.Minute, 3, 0)
+	c2 := New[string](10*time.Minute, 3, 0)
 	var banned bool
 	for i := 0; i < 3; i++ {
 		banned = c2.Add("198.51.100.8", t0.Add(time.Duration(i)*time.Minute), "").Ban
@@ -65,7 +65,7 @@ func TestSlowFailuresAreScaledToFindTime(t *testing.T) {
 }
 
 func TestCleanupForgetsOldIDs(t *testing.T) {
-	c := New(time.Minute, 5, 0)
+	c := New[string](time.Minute, 5, 0)
 	c.Add("192.0.2.2", t0, "")
 	c.Add("192.0.2.3", t0.Add(50*time.Second), "")
 	c.Cleanup(t0.Add(70 * time.Second))
@@ -78,7 +78,7 @@ func TestCleanupForgetsOldIDs(t *testing.T) {
 }
 
 func BenchmarkAdd(b *testing.B) {
-	c := New(10*time.Minute, 1<<30, 0)
+	c := New[string](10*time.Minute, 1<<30, 0)
 	ids := make([]string, 1024)
 	for i := range ids {
 		ids[i] = fmt.Sprintf("192.0.2.%d", i%256) + fmt.Sprint(i/256)
@@ -90,7 +90,7 @@ func BenchmarkAdd(b *testing.B) {
 }
 
 func TestWeightedFailuresBanSooner(t *testing.T) {
-	c := New(10*time.Minute, 5, 0)
+	c := New[string](10*time.Minute, 5, 0)
 	if r := c.AddWeighted("198.51.100.9", t0, "", 3); r.Ban || r.Attempts != 3 {
 		t.Fatalf("first weighted failure: %+v, want 3 attempts and no ban", r)
 	}

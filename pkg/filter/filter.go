@@ -778,6 +778,11 @@ func normID(s, cidr string, norm bool) string {
 		}
 		return p.Addr().String()
 	}
+	// most ids are written as the address prints: no new string then
+	var buf [64]byte
+	if b := a.AppendTo(buf[:0]); string(b) == s {
+		return s
+	}
 	return a.String()
 }
 

@@ -77,13 +77,30 @@ func newSyslogPrefix(src string) *syslogPrefix {
 	return p
 }
 
-// isSpace reports whether the ASCII byte c is in Python's \s.
-func isSpace(c byte) bool { return c == ' ' || c >= '\t' && c <= '\r' || c >= 0x1c && c <= 0x1f }
+// Byte kinds for the prefix's scans (byteKinds).
+const (
+	kSpace    = 1 // an ASCII byte in Python's \s
+	kNonASCII = 2 // a byte of a multi-byte rune
+)
+
+// byteKinds is the kind of each byte: one lookup, not a chain of
+// comparisons, in the loops every line goes through. It is read only.
+var byteKinds = func() (t [256]uint8) {
+	for c := range 256 {
+		switch {
+		case c == ' ' || c >= '\t' && c <= '\r' || c >= 0x1c && c <= 0x1f:
+			t[c] = kSpace
+		case c >= 0x80:
+			t[c] = kNonASCII
+		}
+	}
+	return t
+}()
 
 // spaces returns the end of the run of ASCII whitespace at i, and false
 // when the run ends at a non-ASCII byte (which may be Unicode whitespace).
 func spaces(s string, i int) (int, bool) {
-	for i < len(s) && isSpace(s[i]) {
+	for i < len(s) && byteKinds[s[i]] == kSpace {
 		i++
 	}
 	return i, i == len(s) || s[i] < 0x80
@@ -105,11 +122,11 @@ func (p *syslogPrefix) match(s string, dst []int) (loc []int, ok bool) {
 		return nil, false
 	}
 	// (?:\S+\s+)?  — \S+ takes the whole word, \s+ the whole run after it
-	for i < n && !isSpace(s[i]) {
-		if s[i] >= 0x80 {
-			return nil, false
-		}
+	for i < n && byteKinds[s[i]] == 0 {
 		i++
+	}
+	if i < n && byteKinds[s[i]] == kNonASCII {
+		return nil, false
 	}
 	if i == n {
 		return nil, false

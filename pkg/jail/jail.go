@@ -25,7 +25,7 @@ type Jail struct {
 	Config *config.Jail
 
 	filter  *filter.Filter
-	counter *failcount.Counter
+	counter *failcount.Counter[netip.Addr]
 	ignore  *ignore.List
 	now     func() time.Time
 	weigh   func(netip.Addr, time.Time) int // nil: every failure counts 1
@@ -75,7 +75,7 @@ func New(c *config.Jail, now func() time.Time) (*Jail, error) {
 	return &Jail{
 		Config:  c,
 		filter:  f,
-		counter: failcount.New(c.FindTime, c.MaxRetry, c.MaxMatches),
+		counter: failcount.New[netip.Addr](c.FindTime, c.MaxRetry, c.MaxMatches),
 		ignore:  ign,
 		now:     now,
 	}, nil
@@ -126,7 +126,7 @@ func (j *Jail) failure(fail filter.Failure) (ban.Decision, bool) {
 	if j.weigh != nil {
 		weight = j.weigh(addr, fail.Time)
 	}
-	r := j.counter.AddWeighted(addr.String(), fail.Time, fail.Line, weight)
+	r := j.counter.AddWeighted(addr, fail.Time, fail.Line, weight)
 	j.current.Store(int64(j.counter.Current()))
 	if !r.Ban {
 		return ban.Decision{}, false
