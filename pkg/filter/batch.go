@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -47,6 +46,7 @@ type Item struct {
 	regex      int   // which
 	g          groupSet
 	kvBuf      []groupKV // g's storage, kept from line to line (see Reset)
+	buf        []byte    // the line as matched (date cut out), kept from line to line
 	matched    []string
 	one        [1]string // matched's storage for a single line
 }
@@ -66,11 +66,11 @@ func (it *Item) Reset(line string, at time.Time) {
 // Scratch holds one goroutine's buffers for the match stage. Its zero
 // value is ready; it must not be used by two goroutines at once.
 type Scratch struct {
-	lineBuf, buf []byte
-	preIdx, idx  []int
-	mask         []uint64
-	lines        []string
-	org1         [1]string
+	buf         []byte
+	preIdx, idx []int
+	mask        []uint64
+	lines       []string
+	org1        [1]string
 }
 
 // splits reports whether the filter's line work splits into stages.
@@ -178,26 +178,20 @@ func (f *Filter) match(it *Item, s *Scratch) {
 			it.err = errors.Join(errs...)
 		}
 	}()
+	// the line, its date cut out, in the item's own buffer: the groups
+	// and matched line of a hit are cut from it and stay valid until the
+	// item is finished, which copies what it keeps (mlfidCache.merge,
+	// Filter.failure): a hit costs no allocation
 	line := it.Line
-	b := append(s.lineBuf[:0], line[:it.cutS]...)
+	b := append(it.buf[:0], line[:it.cutS]...)
 	b = append(append(b, line[it.cutE:]...), '\n')
-	s.lineBuf = b
+	it.buf = b
 	buf := unsafe.String(unsafe.SliceData(b), len(b))
-	lineStr := buf
+	lineStr, owned := buf, buf
 	body := buf[:len(buf)-1]
-	aliased := true
 	s.org1[0] = body
 	org := s.org1[:]
 	s.lines = append(s.lines[:0], body)
-	var owned string
-	materialize := func() {
-		if aliased {
-			aliased = false
-			owned = strings.Clone(lineStr)
-			body = owned[:len(owned)-1]
-			s.org1[0] = body
-		}
-	}
 	failOff := 0
 
 	if len(f.ignore) > 0 && len(f.ignore) < len(f.fail)-2 {
@@ -279,7 +273,6 @@ func (f *Filter) match(it *Item, s *Scratch) {
 			continue
 		}
 		s.idx = loc
-		materialize()
 		g := f.failGroups(i, buf, loc, owned, failOff, it.kvBuf)
 		if cap(g.kv) > cap(it.kvBuf) {
 			it.kvBuf = g.kv[:0] // grown: kept for the next lines

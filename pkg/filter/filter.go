@@ -789,19 +789,34 @@ func normID(s, cidr string, norm bool) string {
 func (f *Filter) failure(e *entry, line string, date time.Time, i int, id string) Failure {
 	// the line is copied: a source may cut lines from a shared buffer,
 	// which a kept failure must not hold on to
-	fl := Failure{ID: id, Time: date, NoFail: truthy(e.g.val(gNoFail)), Line: strings.Clone(line), Regex: i}
+	// the id, groups, matches and users may be cut from a batch item's
+	// line or an F-MLFID entry's text, both reused: the failure gets
+	// copies
+	fl := Failure{ID: strings.Clone(id), Time: date, NoFail: truthy(e.g.val(gNoFail)), Line: strings.Clone(line), Regex: i}
 	if a, err := netip.ParseAddr(id); err == nil && a.Zone() == "" {
 		fl.Addr = a.Unmap()
 	}
 	if f.countOnly {
 		return fl
 	}
-	fl.Groups, fl.Matches = e.g.public(f.names.names), append([]string(nil), e.matches...)
+	fl.Groups, fl.Matches = e.g.public(f.names.names), cloneAll(e.matches)
 	if len(e.users) > 0 {
-		fl.Users = slices.Clone(e.users)
+		fl.Users = cloneAll(e.users)
 		slices.Sort(fl.Users)
 	}
 	return fl
+}
+
+// cloneAll returns copies of ss in a new slice (nil for none).
+func cloneAll(ss []string) []string {
+	if len(ss) == 0 {
+		return nil
+	}
+	out := make([]string, len(ss))
+	for i, s := range ss {
+		out[i] = strings.Clone(s)
+	}
+	return out
 }
 
 // failGroups is the groups of failregex i's match at loc in buf, with

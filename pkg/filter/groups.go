@@ -1,5 +1,7 @@
 package filter
 
+import "strings"
+
 // groupSet maps groups to the text they matched (user, ip4, mlfid,
 // nofail...). A match has a handful of groups: a slice searched in order
 // is cheaper than a map to build, read and copy, and is one allocation.
@@ -133,15 +135,9 @@ func (g *groupSet) pop(k groupID) string {
 	return ""
 }
 
-// update sets every group of o.
-func (g *groupSet) update(o *groupSet) {
-	for _, e := range o.kv {
-		g.set(e.k, e.v)
-	}
-}
-
 // public is the groups a Failure shows, by name: all but the bookkeeping
-// ones (mlf*, nofail).
+// ones (mlf*, nofail), copied (the values may be cut from a batch item's
+// line or an F-MLFID entry's text, both reused).
 func (g *groupSet) public(names []string) map[string]string {
 	m := make(map[string]string, len(g.kv))
 	for _, e := range g.kv {
@@ -149,7 +145,7 @@ func (g *groupSet) public(names []string) map[string]string {
 		if len(name) >= 3 && name[:3] == "mlf" || name == "nofail" {
 			continue
 		}
-		m[name] = e.v
+		m[name] = strings.Clone(e.v)
 	}
 	return m
 }

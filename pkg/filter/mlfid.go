@@ -3,6 +3,7 @@ package filter
 import (
 	"slices"
 	"time"
+	"unsafe"
 )
 
 // entry is the data of one failure: its groups, its matched lines and,
@@ -21,6 +22,41 @@ type entry struct {
 	// gen counts the times the entry was recycled (mlfidCache.release):
 	// a queue record of an earlier use is stale.
 	gen uint32
+	// text holds the entry's own copies of the strings it keeps (group
+	// values, users, matched lines; see keep): a merged match's strings
+	// are cut from its batch item's line, which the item's next line
+	// overwrites. It is only appended to while the entry is in use, and
+	// reused once the entry is recycled.
+	text []byte
+}
+
+// keep returns a copy of s in the entry's text.
+func (e *entry) keep(s string) string {
+	if s == "" {
+		return ""
+	}
+	if cap(e.text)-len(e.text) < len(s) {
+		// strings kept so far stay where they are, in the old array
+		e.text = make([]byte, 0, max(2*cap(e.text), len(s)+256))
+	}
+	e.text = append(e.text, s...)
+	return unsafe.String(unsafe.SliceData(e.text[len(e.text)-len(s):]), len(s))
+}
+
+// keepGroup sets group k to a kept copy of v (no copy when it holds v).
+func (e *entry) keepGroup(k groupID, v string) {
+	if old, ok := e.g.get(k); ok && old == v {
+		return
+	}
+	e.g.set(k, e.keep(v))
+}
+
+// keepLines appends kept copies of lines to dst.
+func (e *entry) keepLines(dst, lines []string) []string {
+	for _, l := range lines {
+		dst = append(dst, e.keep(l))
+	}
+	return dst
 }
 
 // mlfidCache merges matches sharing a multi-line failure id (F-MLFID,
@@ -78,6 +114,7 @@ func (c *mlfidCache) release(e *entry) {
 	clear(e.nofailMatches)
 	e.g.kv, e.users, e.matches, e.nofailMatches = e.g.kv[:0], e.users[:0], e.matches[:0], e.nofailMatches[:0]
 	e.id, e.expires = "", time.Time{}
+	e.text = e.text[:0]
 	e.gen++
 	c.free = append(c.free, e)
 }
@@ -170,7 +207,7 @@ func (e *entry) addUser(u string) int {
 			if e.users == nil {
 				e.users = e.user1[:0]
 			}
-			e.users = append(e.users, u)
+			e.users = append(e.users, e.keep(u))
 		}
 	}
 	return len(e.users)
@@ -182,7 +219,8 @@ func (e *entry) addUser(u string) int {
 // later failure or a second user resets, F-MLFFORGET drops the cached
 // connection. The entry returned, the cached one or one that holds a copy
 // of cur, may be used until the next merge; it keeps no reference to cur's
-// or matched's storage.
+// or matched's storage, nor to the strings in them: a caller that keeps a
+// string of the entry beyond that copies it (Filter.failure).
 func (c *mlfidCache) merge(id string, cur entry, matched []string, now time.Time) *entry {
 	if h := c.held; h != nil {
 		c.held = nil
@@ -219,7 +257,9 @@ func (c *mlfidCache) merge(id string, cur entry, matched []string, now time.Time
 			clear(cached.matches)
 			cached.matches = cached.matches[:0]
 		}
-		cached.g.update(&cur.g)
+		for _, kv := range cur.g.kv {
+			cached.keepGroup(kv.k, kv.v)
+		}
 		fail = cached
 		if st&mlForget != 0 {
 			c.unset(id)
@@ -232,15 +272,17 @@ func (c *mlfidCache) merge(id string, cur entry, matched []string, now time.Time
 		if cap(fail.g.kv) < len(cur.g.kv)+4 {
 			fail.g.kv = make([]groupKV, 0, len(cur.g.kv)+4)
 		}
-		fail.g.kv = append(fail.g.kv, cur.g.kv...)
-		fail.matches = append(fail.matches, cur.matches...)
-		fail.nofailMatches = append(fail.nofailMatches, cur.nofailMatches...)
+		for _, kv := range cur.g.kv {
+			fail.g.kv = append(fail.g.kv, groupKV{kv.k, fail.keep(kv.v)})
+		}
+		fail.matches = fail.keepLines(fail.matches, cur.matches)
+		fail.nofailMatches = fail.keepLines(fail.nofailMatches, cur.nofailMatches)
 		for _, u := range cur.users {
 			fail.addUser(u)
 		}
 		if st&mlForget == 0 {
 			users = fail.addUser(fail.g.val(gUser))
-			c.set(id, fail, now)
+			c.set(fail.keep(id), fail, now)
 		}
 	}
 	if truthy(fail.g.pop(gMLFPending)) || users > 1 {
@@ -257,10 +299,10 @@ func (c *mlfidCache) merge(id string, cur entry, matched []string, now time.Time
 			fail.nofailMatches = fail.nofailMatches[:0]
 		}
 		if st&mlGained == 0 {
-			fail.matches = append(fail.matches, matched...)
+			fail.matches = fail.keepLines(fail.matches, matched)
 		}
 	case st&(mlNoFail|mlForget) == mlNoFail:
-		fail.nofailMatches = append(fail.nofailMatches, matched...)
+		fail.nofailMatches = fail.keepLines(fail.nofailMatches, matched)
 	}
 	c.held = fail
 	return fail

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/f2bd/f2bd/internal/oracle"
 )
@@ -109,6 +110,83 @@ func TestMLFIDCacheAsFail2ban(t *testing.T) {
 		}
 		if len(keys) != len(c.m) || !slices.Equal(keys, want.Keys) {
 			t.Fatalf("round %d: cached %q (map of %d), fail2ban %q", round, keys, len(c.m), want.Keys)
+		}
+	}
+}
+
+// TestMergeKeepsCopies checks that the F-MLFID cache keeps copies of what
+// it is given: the strings of a merged match (group values, users, matched
+// lines, the id) are cut from a batch item's line, which the item's next
+// line overwrites. Each merge here takes its strings from one buffer that
+// is scribbled over right after; what the entries hold must not change.
+func TestMergeKeepsCopies(t *testing.T) {
+	c := newMLFIDCache(4, time.Hour)
+	now := time.Date(2025, 3, 1, 0, 0, 0, 0, time.UTC)
+	var buf []byte
+	// str returns s backed by buf (the item's line)
+	str := func(s string) string {
+		start := len(buf)
+		buf = append(buf, s...)
+		return unsafe.String(unsafe.SliceData(buf[start:]), len(s))
+	}
+	type step struct {
+		id, user, ip, line string
+		nofail, forget     bool
+	}
+	steps := []step{
+		{id: "srv sshd[1]: ", ip: "192.0.2.1", line: "Connection from 192.0.2.1", nofail: true},
+		{id: "srv sshd[2]: ", ip: "192.0.2.2", line: "Connection from 192.0.2.2", nofail: true},
+		{id: "srv sshd[1]: ", user: "alice", ip: "192.0.2.1", line: "Failed password for alice from 192.0.2.1"},
+		{id: "srv sshd[1]: ", user: "bob", ip: "192.0.2.1", line: "Failed password for bob from 192.0.2.1"},
+		{id: "srv sshd[2]: ", user: "carol", line: "pam_unix(sshd:auth): authentication failure; user=carol", nofail: true},
+		{id: "srv sshd[3]: ", ip: "192.0.2.3", line: "Connection from 192.0.2.3", nofail: true},
+		{id: "srv sshd[1]: ", ip: "192.0.2.1", line: "Disconnected from 192.0.2.1", nofail: true, forget: true},
+		{id: "srv sshd[4]: ", ip: "192.0.2.4", line: "Connection from 192.0.2.4", nofail: true},
+		{id: "srv sshd[4]: ", user: "dave", ip: "192.0.2.4", line: "Failed password for dave from 192.0.2.4"},
+		{id: "srv sshd[5]: ", ip: "192.0.2.5", line: "Connection from 192.0.2.5", nofail: true},
+	}
+	// want: what the cached entries hold, from the same merges with
+	// strings of their own
+	wantCache := newMLFIDCache(4, time.Hour)
+	for i, s := range steps {
+		for k, cache := range []*mlfidCache{&c, &wantCache} {
+			buf = buf[:0]
+			mk := func(v string) string { return v }
+			if k == 0 {
+				mk = str
+			}
+			var g groupSet
+			g.set(gMLFID, mk(s.id))
+			if s.user != "" {
+				g.set(gUser, mk(s.user))
+			}
+			if s.ip != "" {
+				g.set(gIP4, mk(s.ip))
+			}
+			if s.nofail {
+				g.set(gNoFail, mk("Connection"))
+			}
+			if s.forget {
+				g.set(gMLFForget, mk("x"))
+			}
+			cache.merge(mk(s.id), entry{g: g}, []string{mk(s.line)}, now.Add(time.Duration(i)*time.Second))
+			for j := range buf {
+				buf[j] = 'X'
+			}
+		}
+	}
+	if len(c.m) != len(wantCache.m) {
+		t.Fatalf("%d entries cached, want %d", len(c.m), len(wantCache.m))
+	}
+	for id, w := range wantCache.m {
+		e := c.m[id]
+		if e == nil {
+			t.Fatalf("no entry for %q (cached: %d)", id, len(c.m))
+		}
+		if e.id != w.id || !slices.Equal(e.g.kv, w.g.kv) || !slices.Equal(e.users, w.users) ||
+			!slices.Equal(e.matches, w.matches) || !slices.Equal(e.nofailMatches, w.nofailMatches) {
+			t.Errorf("entry %q:\n got  id %q groups %q users %q matches %q nofail %q\n want id %q groups %q users %q matches %q nofail %q",
+				id, e.id, e.g.kv, e.users, e.matches, e.nofailMatches, w.id, w.g.kv, w.users, w.matches, w.nofailMatches)
 		}
 	}
 }
