@@ -110,6 +110,11 @@ func (f *Filter) Match(items []Item, s *Scratch) {
 // order on the Filter's goroutine, and returns what Process (or ProcessAt
 // for items with At) returns for the line.
 func (f *Filter) Finish(it *Item) (Failure, bool) {
+	if !it.whole && !it.hit {
+		// most lines: no failregex decided them, nothing to merge
+		it.Line = ""
+		return Failure{}, false
+	}
 	var res []Failure
 	if it.whole {
 		res, _ = f.run(it.Line, it.At, !it.At.IsZero())
