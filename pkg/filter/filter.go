@@ -117,8 +117,12 @@ type Filter struct {
 	mask []uint64
 	// wasIgnored: an ignoreregex matched on the last line.
 	wasIgnored bool
-	// out holds the failures of the split line being finished.
-	out []Failure
+	// out holds the failures of the split line being finished, ids the
+	// failure ids of a match (failureIDs), lastID the address of the last
+	// id normalised.
+	out    []Failure
+	ids    []string
+	lastID parsedID
 	// extra is the room a match's groupSet gets for groups added after
 	// the match (the prefregex's, alternatives, bookkeeping).
 	extra int
@@ -702,7 +706,10 @@ func (f *Filter) failureIDs(g *groupSet) (ids []string, found bool) {
 		g.set(gIP, normID(ip, cidr, norm))
 		return []string{normID(fid, "", !f.raw)}, true
 	case rawPath:
-		return []string{normID(ip, cidr, norm)}, true
+		id, a := normAddr(ip, cidr, norm)
+		f.lastID = parsedID{id: id, addr: a, ok: true}
+		f.ids = append(f.ids[:0], id)
+		return f.ids, true
 	}
 	return f.textToIP(ip), true
 }
@@ -748,8 +755,15 @@ func searchIP(s string) (netip.Addr, bool) {
 // appended when shorter than the address. Text that is no address (or any
 // text when norm is false) is kept as written.
 func normID(s, cidr string, norm bool) string {
+	id, _ := normAddr(s, cidr, norm)
+	return id
+}
+
+// normAddr is normID, with the address the id is the text of (invalid
+// when it is none: a prefix, or text kept as written).
+func normAddr(s, cidr string, norm bool) (string, netip.Addr) {
 	if !norm {
-		return s
+		return s, addrOf(s)
 	}
 	t := s
 	if len(t) > 2 && t[0] == '[' && t[len(t)-1] == ']' {
@@ -762,7 +776,7 @@ func normID(s, cidr string, norm bool) string {
 	}
 	a, err := netip.ParseAddr(t)
 	if err != nil || a.Zone() != "" {
-		return s
+		return s, addrOf(s)
 	}
 	if a.Is4In6() && cidr == "" {
 		a = a.Unmap()
@@ -770,20 +784,37 @@ func normID(s, cidr string, norm bool) string {
 	if cidr != "" {
 		n, err := strconv.Atoi(cidr)
 		if err != nil || n < 0 || n > a.BitLen() {
-			return s
+			return s, addrOf(s)
 		}
 		p, _ := a.Prefix(n)
 		if n > 0 && n < a.BitLen() {
-			return p.String()
+			return p.String(), netip.Addr{} // a prefix
 		}
-		return p.Addr().String()
+		return p.Addr().String(), p.Addr()
 	}
 	// most ids are written as the address prints: no new string then
 	var buf [64]byte
 	if b := a.AppendTo(buf[:0]); string(b) == s {
-		return s
+		return s, a
 	}
-	return a.String()
+	return a.String(), a
+}
+
+// addrOf is the address id is the text of (invalid when it is none).
+func addrOf(id string) netip.Addr {
+	a, err := netip.ParseAddr(id)
+	if err != nil || a.Zone() != "" {
+		return netip.Addr{}
+	}
+	return a
+}
+
+// parsedID is the address of the last failure id normAddr made (valid
+// when the id is an address's text): failure needs it again.
+type parsedID struct {
+	id   string
+	addr netip.Addr
+	ok   bool
 }
 
 func (f *Filter) failure(e *entry, line string, date time.Time, i int, id string) Failure {
@@ -793,7 +824,11 @@ func (f *Filter) failure(e *entry, line string, date time.Time, i int, id string
 	// line or an F-MLFID entry's text, both reused: the failure gets
 	// copies
 	fl := Failure{ID: strings.Clone(id), Time: date, NoFail: truthy(e.g.val(gNoFail)), Line: strings.Clone(line), Regex: i}
-	if a, err := netip.ParseAddr(id); err == nil && a.Zone() == "" {
+	if f.lastID.ok && f.lastID.id == id {
+		if f.lastID.addr.IsValid() {
+			fl.Addr = f.lastID.addr.Unmap()
+		}
+	} else if a := addrOf(id); a.IsValid() {
 		fl.Addr = a.Unmap()
 	}
 	if f.countOnly {

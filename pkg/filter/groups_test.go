@@ -1,6 +1,9 @@
 package filter
 
-import "testing"
+import (
+	"net/netip"
+	"testing"
+)
 
 // TestGroupSet checks the group set's operations, for fixed and compiled
 // group numbers.
@@ -27,6 +30,32 @@ func TestGroupSet(t *testing.T) {
 		g.del(k)
 		if g.has(k) || len(g.kv) != 0 {
 			t.Fatalf("group %d: after del: %+v", k, g)
+		}
+	}
+}
+
+// TestNormAddr checks the address normAddr gives with an id: failure
+// takes it instead of parsing the id again, so it must be what parsing
+// the id gives (none when the id is no address's text).
+func TestNormAddr(t *testing.T) {
+	for _, c := range []struct{ s, cidr string }{
+		{"192.0.2.1", ""}, {"[192.0.2.1]", ""}, {"::ffff:192.0.2.1", ""}, {"::ffff:192.0.2.1", "128"},
+		{"2001:DB8:0:0::1", ""}, {"[2001:db8::1]", ""}, {"192.0.2.1", "24"}, {"192.0.2.1/24", ""},
+		{"192.0.2.1", "32"}, {"192.0.2.1", "0"}, {"2001:db8::1", "64"}, {"fe80::1%eth0", ""},
+		{"host.example.org", ""}, {"192.0.2.300", ""}, {"192.0.2.1", "x"},
+	} {
+		for _, norm := range []bool{true, false} {
+			id, a := normAddr(c.s, c.cidr, norm)
+			if id != normID(c.s, c.cidr, norm) {
+				t.Errorf("%q/%q/%v: id %q, normID %q", c.s, c.cidr, norm, id, normID(c.s, c.cidr, norm))
+			}
+			want, err := netip.ParseAddr(id)
+			if err != nil || want.Zone() != "" {
+				want = netip.Addr{}
+			}
+			if a != want {
+				t.Errorf("%q/%q/%v: id %q with address %v, parsing the id gives %v", c.s, c.cidr, norm, id, a, want)
+			}
 		}
 	}
 }
