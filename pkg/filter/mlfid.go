@@ -22,6 +22,9 @@ type entry struct {
 	// gen counts the times the entry was recycled (mlfidCache.release):
 	// a queue record of an earlier use is stale.
 	gen uint32
+	// cached says the entry is the cache's entry for its id (no map
+	// lookup needed to tell).
+	cached bool
 	// text holds the entry's own copies of the strings it keeps (group
 	// values, users, matched lines; see keep): a merged match's strings
 	// are cut from its batch item's line, which the item's next line
@@ -66,8 +69,8 @@ func (e *entry) keepLines(dst, lines []string) []string {
 // the cache is full, entries are dropped in the order they were cached,
 // every expired one at the front and then one live one. Lookups and
 // inserts cost O(1) (amortized): order is a queue of the cached entries,
-// in which entries dropped by unset or get stay until they reach the
-// front (they are then no longer m's entry for their id, or were recycled
+// in which entries dropped (by drop or get) stay until they reach the
+// front (they are then no longer cached, or were recycled
 // since).
 //
 // Entries are recycled, with their storage, once they leave the cache and
@@ -92,7 +95,7 @@ type record struct {
 
 // live reports whether r is an entry still cached in the use it was
 // queued for.
-func (c *mlfidCache) live(r record) bool { return r.e.gen == r.gen && c.m[r.e.id] == r.e }
+func (c *mlfidCache) live(r record) bool { return r.e.gen == r.gen && r.e.cached }
 
 // alloc returns an empty entry, a recycled one when there is one.
 func (c *mlfidCache) alloc() *entry {
@@ -134,7 +137,7 @@ func newMLFIDCache(max int, ttl time.Duration) mlfidCache {
 func (c *mlfidCache) get(id string, now time.Time) *entry {
 	e := c.m[id]
 	if e != nil && !now.Before(e.expires) {
-		delete(c.m, id)
+		c.drop(e)
 		c.release(e)
 		return nil
 	}
@@ -156,7 +159,7 @@ func (c *mlfidCache) set(id string, e *entry, now time.Time) {
 			}
 		}
 	}
-	e.id, e.expires = id, now.Add(c.ttl)
+	e.id, e.expires, e.cached = id, now.Add(c.ttl), true
 	c.m[id] = e
 	if c.head > 0 && c.head >= len(c.order)/2 || len(c.order)-c.head >= 2*c.max+16 {
 		// the queue is half popped, or holds as many stale records as
@@ -183,14 +186,17 @@ func (c *mlfidCache) pop() *entry {
 		c.order[c.head] = record{}
 		c.head++
 		if c.live(r) {
-			delete(c.m, r.e.id)
+			c.drop(r.e)
 			return r.e
 		}
 	}
 }
 
-// unset drops the entry cached as id (its user recycles it).
-func (c *mlfidCache) unset(id string) { delete(c.m, id) }
+// drop takes the cached entry e out of the cache (its user recycles it).
+func (c *mlfidCache) drop(e *entry) {
+	delete(c.m, e.id)
+	e.cached = false
+}
 
 // State bits used while merging.
 const (
@@ -224,7 +230,7 @@ func (e *entry) addUser(u string) int {
 func (c *mlfidCache) merge(id string, cur entry, matched []string, now time.Time) *entry {
 	if h := c.held; h != nil {
 		c.held = nil
-		if c.m[h.id] != h {
+		if !h.cached {
 			c.release(h) // no longer cached: done with
 		}
 	}
@@ -262,7 +268,7 @@ func (c *mlfidCache) merge(id string, cur entry, matched []string, now time.Time
 		}
 		fail = cached
 		if st&mlForget != 0 {
-			c.unset(id)
+			c.drop(cached)
 		}
 	} else {
 		// cur's groups may be in a batch item's storage (Item.kvBuf),

@@ -96,7 +96,7 @@ func TestMLFIDCacheAsFail2ban(t *testing.T) {
 				// queue record of an entry's earlier use must stay stale
 				c.set(op.Key, c.alloc(), now)
 			} else if e != nil && op.Forget {
-				c.unset(op.Key)
+				c.drop(e)
 			}
 			if len(c.order)-c.head > 2*max+16 {
 				t.Fatalf("round %d: queue of %d records for at most %d entries", round, len(c.order)-c.head, max)
