@@ -424,11 +424,12 @@ func (f *Filter) run(line string, at time.Time, known bool) ([]Failure, error) {
 
 	// buf is the text the regexes search: the buffered lines (date cut
 	// out) joined and newline-terminated. With maxlines 1 it is built in
-	// lineBuf and body aliases it until a failregex matches (aliased).
+	// lineBuf, which the groups and matched line of a match are cut from
+	// (owned): what outlives this call is copied, by the F-MLFID cache and
+	// by failure, as on the batch path.
 	var buf, body string
 	var org []string
-	aliased := false
-	var lineStr string // maxlines 1: the line buffer (aliases lineBuf)
+	var lineStr, owned string // maxlines 1: the line buffer (aliases lineBuf)
 	if f.max > 1 {
 		// buffered beyond this call: a copy of its own (line may be cut
 		// from a source's buffer, and a concatenation with an empty part
@@ -449,23 +450,11 @@ func (f *Filter) run(line string, at time.Time, known bool) ([]Failure, error) {
 		b = append(append(b, line[cutE:]...), '\n')
 		f.lineBuf = b
 		buf = unsafe.String(unsafe.SliceData(b), len(b))
-		lineStr = buf
+		lineStr, owned = buf, buf
 		body = buf[:len(buf)-1]
-		aliased = true
 		f.org1[0] = body
 		org = f.org1[:]
 		f.lines = append(f.lines[:0], body)
-	}
-	// materialize gives the line a string of its own once results may
-	// keep it: owned, a copy of lineStr, that group values are cut from.
-	var owned string
-	materialize := func() {
-		if aliased {
-			aliased = false
-			owned = strings.Clone(lineStr)
-			body = owned[:len(owned)-1]
-			f.org1[0] = body
-		}
 	}
 	// failOff: the failregexes search owned[failOff:] (maxlines 1),
 	// -1 when they search another text.
@@ -570,7 +559,6 @@ func (f *Filter) run(line string, at time.Time, known bool) ([]Failure, error) {
 			continue
 		}
 		f.idx = loc
-		materialize()
 		g := f.failGroups(i, buf, loc, owned, failOff, nil)
 		matched, rest := lineRange(buf, loc, org, f.skipsOf[i])
 		if len(f.ignore) > 0 {
