@@ -72,5 +72,5 @@ scripts/bench-daemon.sh -n "$((LINES / 5))" -kind mixed
 
 section "Hot-path micro-benchmarks"
 $GO test -run '^$' -bench . -benchmem -benchtime "$BENCHTIME" \
-	./pkg/tail/ ./pkg/filter/ ./pkg/pyregex/ ./pkg/rematch/ ./pkg/datedetect/ ./pkg/failcount/ ./pkg/bantime/ |
+	./pkg/tail/ ./pkg/filter/ ./pkg/jail/ ./pkg/pyregex/ ./pkg/rematch/ ./pkg/datedetect/ ./pkg/failcount/ ./pkg/bantime/ |
 	grep -E '^(Benchmark|ok|FAIL)'
