@@ -114,7 +114,9 @@ func runRegex(a regexArgs, stdout io.Writer) error {
 		t := time.UnixMicro(int64(sec * 1e6))
 		clock = func() time.Time { return t }
 	}
-	opts := filter.Options{CheckAll: true, RawHost: a.raw, Location: loc, Now: clock}
+	// the summary counts failures by failregex; only --json prints their
+	// groups
+	opts := filter.Options{CheckAll: true, RawHost: a.raw, Location: loc, Now: clock, CountOnly: !a.json}
 	what, err := loadRegexFilter(a.confDir, a.filter, &opts)
 	if err != nil {
 		return err
