@@ -33,7 +33,7 @@ func (l *LeadBytes) addRune(r rune) {
 // false when that is not known. Like RequiredLiterals, it reads the RE2
 // expression for a superset of the matches, so it holds for every engine.
 func (r *Regexp) Lead() (set LeadBytes, ok bool) {
-	re, err := syntax.Parse(r.super, syntax.Perl)
+	re, err := r.superTree()
 	if err != nil || !atTextStart(re) {
 		return LeadBytes{}, false
 	}
@@ -153,7 +153,7 @@ const maxPrefixes = 16
 // being a small set of literals (a class of more than a few characters, a
 // repetition, case folding): `^Failed \S+ for` gives "Failed ".
 func (r *Regexp) Prefixes() []string {
-	re, err := syntax.Parse(r.super, syntax.Perl)
+	re, err := r.superTree()
 	if err != nil || !atTextStart(re) {
 		return nil
 	}

@@ -51,7 +51,7 @@ func (li litInfo) sets() [][]string {
 // as alternations, atomic groups as plain groups), so it stays conservative
 // for patterns that need the backtracking engine.
 func (r *Regexp) RequiredLiterals() []string {
-	re, err := syntax.Parse(r.super, syntax.Perl)
+	re, err := r.superTree()
 	if err != nil {
 		return nil
 	}
@@ -102,7 +102,11 @@ func minimalSet(set []string) []string {
 // theirs). At most MaxLiteralSets sets are returned, the first one then the
 // most selective (longest shortest string, then fewest strings).
 func (r *Regexp) RequiredLiteralSets() [][]string {
-	return literalSets(r.super)
+	re, err := r.superTree()
+	if err != nil {
+		return nil
+	}
+	return literalSetsOf(re)
 }
 
 // literalSets is RequiredLiteralSets for an RE2 expression.
@@ -111,6 +115,11 @@ func literalSets(expr string) [][]string {
 	if err != nil {
 		return nil
 	}
+	return literalSetsOf(re)
+}
+
+// literalSetsOf is RequiredLiteralSets for a parsed RE2 expression.
+func literalSetsOf(re *syntax.Regexp) [][]string {
 	li := analyse(re.Simplify())
 	cands := li.sets()
 	// the RequiredLiterals set first

@@ -57,6 +57,19 @@ type Regexp struct {
 	rangeIdx  []int
 	rangeErr  error
 	timeout   time.Duration
+	// superRE is super parsed (once, on first use: the literal and
+	// first-byte analyses all read it, and parsing the Unicode classes
+	// of a filter's expressions is most of compiling them).
+	superOnce sync.Once
+	superRE   *syntax.Regexp
+	superErr  error
+}
+
+// superTree returns the superset expression parsed. The analyses only
+// read it.
+func (r *Regexp) superTree() (*syntax.Regexp, error) {
+	r.superOnce.Do(func() { r.superRE, r.superErr = syntax.Parse(r.super, syntax.Perl) })
+	return r.superRE, r.superErr
 }
 
 // Compile translates and compiles a Python regular expression (str pattern
@@ -179,7 +192,7 @@ func (r *Regexp) compileRewritten(pattern string) {
 		if alts == nil {
 			continue
 		}
-		keepDiscriminating(alts, literalSets(r.super))
+		keepDiscriminating(alts, r.RequiredLiteralSets())
 		r.re2, r.groupMap, r.dollar, r.boundary, r.why = alts[0].re, alts[0].groups, dollar, boundary, rw.what
 		if len(alts) > 1 {
 			r.alts = alts
