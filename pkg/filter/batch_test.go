@@ -14,6 +14,7 @@ import (
 	"unsafe"
 
 	"github.com/f2bd/f2bd/config"
+	"github.com/f2bd/f2bd/internal/benchlog"
 )
 
 // batchResult is what Process (or ProcessAt) returned for a line.
@@ -285,7 +286,7 @@ func TestFailureKeepsNoSourceBuffer(t *testing.T) {
 // to batch, dated, matched (on the calling goroutine) and finished. One op
 // is one line; its allocations and the GC they cause are part of it.
 func BenchmarkBatchGenlog(b *testing.B) {
-	lines := benchLog(b, "sshd")
+	lines := benchlog.Lines(b, "sshd")
 	f := genlogFilter(b, "", false)
 	const batch = 256
 	items := make([]Item, batch)

@@ -2,11 +2,10 @@ package filter
 
 import (
 	"fmt"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/f2bd/f2bd/internal/benchlog"
 )
 
 // TestOpenSSH92 checks real OpenSSH 9.2 auth.log lines and crafted user
@@ -112,26 +111,12 @@ func genlogFilter(b *testing.B, conf string, checkAll bool) *Filter {
 	return f
 }
 
-// benchLog returns the lines of a generated sshd auth.log: the file named
-// by F2BD_BENCH_LOG, else 200000 lines of scripts/genlog (seed 1).
-func benchLog(b *testing.B, kind string) []string {
-	path := os.Getenv("F2BD_BENCH_LOG")
-	if path == "" {
-		path = filepath.Join(b.TempDir(), "auth.log")
-		cmd := exec.Command("go", "run", "../../scripts/genlog", "-n", "200000", "-seed", "1", "-kind", kind, "-o", path)
-		if out, err := cmd.CombinedOutput(); err != nil {
-			b.Skipf("genlog: %v: %s", err, out)
-		}
-	}
-	return readLines(b, path)
-}
-
 // BenchmarkProcessGenlog runs the stock sshd filter over a generated
 // auth.log (about 30% failing connections), one op per line: Process as
 // the daemon calls it, and ProcessLine with every failregex tried as
 // f2bctl regex does.
 func BenchmarkProcessGenlog(b *testing.B) {
-	lines := benchLog(b, "sshd")
+	lines := benchlog.Lines(b, "sshd")
 	for _, checkAll := range []bool{false, true} {
 		b.Run(fmt.Sprintf("checkAll=%v", checkAll), func(b *testing.B) {
 			f := genlogFilter(b, "", checkAll)

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"testing"
 	"time"
+
+	"github.com/f2bd/f2bd/internal/benchlog"
 )
 
 // BenchmarkPrefilterGenlog runs the literal prefilter of the stock sshd
@@ -21,7 +23,7 @@ import (
 //   - regex-ns/line: the time these failregex runs take (timed once, one
 //     run each, with the scan cost, what the prefilter's choice costs).
 func BenchmarkPrefilterGenlog(b *testing.B) {
-	lines := benchLog(b, "sshd")
+	lines := benchlog.Lines(b, "sshd")
 	for _, mode := range []string{"normal", "aggressive"} {
 		f := genlogFilter(b, "mode = "+mode+"\n", false)
 		scans := make([]string, len(lines))
@@ -81,7 +83,7 @@ func BenchmarkPrefilterGenlog(b *testing.B) {
 // filter, generated auth.log, one op per line) with the prefilter checking
 // all the literal sets of each failregex or the first one only.
 func BenchmarkPrefilterProcessGenlog(b *testing.B) {
-	lines := benchLog(b, "sshd")
+	lines := benchlog.Lines(b, "sshd")
 	for _, checkAll := range []bool{false, true} {
 		for _, multi := range []bool{false, true} {
 			b.Run(fmt.Sprintf("checkAll=%v/sets=%s", checkAll, map[bool]string{false: "first", true: "all"}[multi]), func(b *testing.B) {

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/f2bd/f2bd/internal/benchlog"
 	"github.com/f2bd/f2bd/pkg/pyregex"
 )
 
@@ -114,7 +115,7 @@ func TestPrefilterAdmitsMatches(t *testing.T) {
 	var all []string
 	for _, l := range logs {
 		if st, err := os.Stat(l); err == nil && !st.IsDir() {
-			all = append(all, readLines(t, l)...)
+			all = append(all, benchlog.Read(t, l)...)
 		}
 	}
 	filters := stockFilters(t)
@@ -141,7 +142,7 @@ func TestPrefilterAdmitsMatches(t *testing.T) {
 		}
 		lines := []string{}
 		if p := filepath.Join(f2bLogs, flt.name); fileExists(p) {
-			lines = readLines(t, p)
+			lines = benchlog.Read(t, p)
 		}
 		for range 150 {
 			lines = append(lines, all[r.IntN(len(all))])
@@ -166,7 +167,7 @@ func TestPrefilterAdmitsMatches(t *testing.T) {
 // (aggressive mode) admits every failregex that matches.
 func FuzzPrefilterAdmits(f *testing.F) {
 	need(f, f2bConfDir, f2bLogs)
-	for i, l := range readLines(f, filepath.Join(f2bLogs, "sshd")) {
+	for i, l := range benchlog.Read(f, filepath.Join(f2bLogs, "sshd")) {
 		if i%5 == 0 {
 			f.Add(l)
 		}
@@ -226,7 +227,7 @@ func TestPrefilterConjunction(t *testing.T) {
 			t.Errorf("%q: admitted %v (first set alone %v), want %v", c.line, has(mAll, authFail), has(mFirst, authFail), c.admit)
 		}
 	}
-	lines := append(readLines(t, filepath.Join(f2bLogs, "sshd")), readLines(t, filepath.Join(f2bLogs, "sshd-journal"))...)
+	lines := append(benchlog.Read(t, filepath.Join(f2bLogs, "sshd")), benchlog.Read(t, filepath.Join(f2bLogs, "sshd-journal"))...)
 	fewer := 0
 	for _, l := range lines {
 		all.scan(l+"\n", mAll)
@@ -254,7 +255,7 @@ func TestPrefilterConcurrent(t *testing.T) {
 		t.Fatal(err)
 	}
 	p := f.pre
-	lines := append(readLines(t, filepath.Join(f2bLogs, "sshd")), readLines(t, filepath.Join(f2bLogs, "sshd-journal"))...)
+	lines := append(benchlog.Read(t, filepath.Join(f2bLogs, "sshd")), benchlog.Read(t, filepath.Join(f2bLogs, "sshd-journal"))...)
 	want := make([][]uint64, len(lines))
 	wantOK := make([]bool, len(lines))
 	for i, l := range lines {
@@ -364,7 +365,7 @@ func refAdmits1(sets [][]string, s string) bool {
 func genLines(t testing.TB, n int) []string {
 	t.Helper()
 	if p := os.Getenv("F2BD_BENCH_LOG"); p != "" {
-		lines := readLines(t, p)
+		lines := benchlog.Read(t, p)
 		return lines[:min(n, len(lines))]
 	}
 	p := filepath.Join(t.TempDir(), "auth.log")
@@ -376,7 +377,7 @@ func genLines(t testing.TB, n int) []string {
 		t.Logf("genlog: %v: %s", err, out)
 		return nil
 	}
-	return readLines(t, p)
+	return benchlog.Read(t, p)
 }
 
 // checkReference compares p.scan with refAdmits on subjects and on extra
@@ -483,7 +484,7 @@ func checkReference(t *testing.T, r *rand.Rand, p *prefilter, name string, subje
 // and the random subjects of checkReference.
 func TestPrefilterReference(t *testing.T) {
 	need(t, f2bConfDir, f2bLogs)
-	sample := append(readLines(t, filepath.Join(f2bLogs, "sshd")), readLines(t, filepath.Join(f2bLogs, "sshd-journal"))...)
+	sample := append(benchlog.Read(t, filepath.Join(f2bLogs, "sshd")), benchlog.Read(t, filepath.Join(f2bLogs, "sshd-journal"))...)
 	ngen, extra := 10000, 20000
 	if testing.Short() {
 		ngen, extra = 1000, 2000
@@ -525,7 +526,7 @@ func TestPrefilterReference(t *testing.T) {
 		}
 		lines := sample
 		if p := filepath.Join(f2bLogs, flt.name); fileExists(p) {
-			lines = readLines(t, p)
+			lines = benchlog.Read(t, p)
 		}
 		for _, multi := range []bool{true, false} {
 			checkReference(t, r, buildPrefilter(flt.f.fail, multi), fmt.Sprintf("%s multi=%v", flt.label, multi), lines, 500)
@@ -582,7 +583,7 @@ func TestPrefilterReferenceWide(t *testing.T) {
 // mode, all the literal sets) with refAdmits on arbitrary subjects.
 func FuzzPrefilterReference(f *testing.F) {
 	need(f, f2bConfDir, f2bLogs)
-	for i, l := range readLines(f, filepath.Join(f2bLogs, "sshd")) {
+	for i, l := range benchlog.Read(f, filepath.Join(f2bLogs, "sshd")) {
 		if i%5 == 0 {
 			f.Add(l)
 		}

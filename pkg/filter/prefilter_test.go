@@ -1,7 +1,6 @@
 package filter
 
 import (
-	"bufio"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -12,6 +11,7 @@ import (
 	"time"
 
 	"github.com/f2bd/f2bd/config"
+	"github.com/f2bd/f2bd/internal/benchlog"
 )
 
 // filterPair builds a stock filter twice: with its prefilter and without.
@@ -52,21 +52,6 @@ func samePrefiltered(t testing.TB, name string, with, without *Filter, line stri
 	return true
 }
 
-func readLines(t testing.TB, path string) []string {
-	fh, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer fh.Close()
-	var out []string
-	sc := bufio.NewScanner(fh)
-	sc.Buffer(nil, 1<<20)
-	for sc.Scan() {
-		out = append(out, strings.ToValidUTF8(sc.Text(), "\uFFFD"))
-	}
-	return out
-}
-
 // TestPrefilterCorpus runs every stock filter (and sshd in each mode) over
 // its own sample log and a share of the others, with and without the
 // literal prefilter, and requires identical results, line by line.
@@ -76,7 +61,7 @@ func TestPrefilterCorpus(t *testing.T) {
 	var all []string
 	for _, l := range logs {
 		if st, err := os.Stat(l); err == nil && !st.IsDir() {
-			all = append(all, readLines(t, l)...)
+			all = append(all, benchlog.Read(t, l)...)
 		}
 	}
 	ents, _ := os.ReadDir(filepath.Join(f2bConfDir, "filter.d"))
@@ -100,7 +85,7 @@ func TestPrefilterCorpus(t *testing.T) {
 		with, without := filterPair(t, j.name, j.params)
 		lines := []string{}
 		if p := filepath.Join(f2bLogs, j.name); fileExists(p) {
-			lines = readLines(t, p)
+			lines = benchlog.Read(t, p)
 		}
 		for range 300 {
 			lines = append(lines, all[r.IntN(len(all))])
@@ -153,7 +138,7 @@ func prefilterMutate(r *rand.Rand, lines []string, lits []string) string {
 // FuzzPrefilter in ordinary test runs.
 func TestPrefilterMutations(t *testing.T) {
 	need(t, f2bConfDir, f2bLogs)
-	lines := append(readLines(t, filepath.Join(f2bLogs, "sshd")), readLines(t, filepath.Join(f2bLogs, "sshd-journal"))...)
+	lines := append(benchlog.Read(t, filepath.Join(f2bLogs, "sshd")), benchlog.Read(t, filepath.Join(f2bLogs, "sshd-journal"))...)
 	for _, mode := range []string{"normal", "aggressive"} {
 		with, without := filterPair(t, "sshd", map[string]string{"mode": mode})
 		var lits []string
@@ -175,7 +160,7 @@ func TestPrefilterMutations(t *testing.T) {
 // on arbitrary lines.
 func FuzzPrefilter(f *testing.F) {
 	need(f, f2bConfDir, f2bLogs)
-	for i, l := range readLines(f, filepath.Join(f2bLogs, "sshd")) {
+	for i, l := range benchlog.Read(f, filepath.Join(f2bLogs, "sshd")) {
 		if i%7 == 0 {
 			f.Add(l)
 		}

@@ -1,14 +1,11 @@
 package jail
 
 import (
-	"bufio"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/f2bd/f2bd/config"
+	"github.com/f2bd/f2bd/internal/benchlog"
 	"github.com/f2bd/f2bd/pkg/ban"
 	"github.com/f2bd/f2bd/pkg/filter"
 )
@@ -22,15 +19,7 @@ import (
 // lines of scripts/genlog (seed 1); the jail's clock is the time of each
 // batch's first line, as it would be when following the log live.
 func BenchmarkJailGenlog(b *testing.B) {
-	path := os.Getenv("F2BD_BENCH_LOG")
-	if path == "" {
-		path = filepath.Join(b.TempDir(), "auth.log")
-		cmd := exec.Command("go", "run", "../../scripts/genlog", "-n", "200000", "-seed", "1", "-o", path)
-		if out, err := cmd.CombinedOutput(); err != nil {
-			b.Fatalf("genlog: %v: %s", err, out)
-		}
-	}
-	lines := readLines(b, path)
+	lines := benchlog.Lines(b, "sshd")
 	// fail2ban's own sshd jail, as the daemon benchmark runs it (its tree
 	// is installed wherever the benchmarks run against fail2ban)
 	cfg, err := config.LoadDir("/etc/fail2ban")
@@ -79,23 +68,4 @@ func BenchmarkJailGenlog(b *testing.B) {
 	}
 	b.ReportMetric(float64(st.TotalFailed)/float64(b.N), "failures/line")
 	b.ReportMetric(float64(bans), "bans")
-}
-
-// readLines returns a file's lines.
-func readLines(b *testing.B, path string) []string {
-	fh, err := os.Open(path)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer fh.Close()
-	var out []string
-	sc := bufio.NewScanner(fh)
-	sc.Buffer(nil, 1<<20)
-	for sc.Scan() {
-		out = append(out, sc.Text())
-	}
-	if err := sc.Err(); err != nil {
-		b.Fatal(err)
-	}
-	return out
 }
