@@ -122,8 +122,8 @@ func (f *Filter) Finish(it *Item) (Failure, bool) {
 		res, _ = f.finish(it)
 	}
 	// the item's references go with the line (its groups' storage stays:
-	// nothing kept refers to it, see mlfidCache.set; only a matched line
-	// wrote in it)
+	// what was kept of them was copied, see mlfidCache.merge; only a
+	// matched line wrote in it)
 	if it.hit {
 		clear(it.kvBuf[:cap(it.kvBuf)])
 	}
@@ -192,7 +192,7 @@ func (f *Filter) match(it *Item, s *Scratch) {
 	b = append(append(b, line[it.cutE:]...), '\n')
 	it.buf = b
 	buf := unsafe.String(unsafe.SliceData(b), len(b))
-	lineStr, owned := buf, buf
+	lineStr := buf
 	body := buf[:len(buf)-1]
 	s.org1[0] = body
 	org := s.org1[:]
@@ -278,7 +278,7 @@ func (f *Filter) match(it *Item, s *Scratch) {
 			continue
 		}
 		s.idx = loc
-		g := f.failGroups(i, buf, loc, owned, failOff, it.kvBuf)
+		g := f.failGroups(i, buf, loc, lineStr, failOff, it.kvBuf)
 		if cap(g.kv) > cap(it.kvBuf) {
 			it.kvBuf = g.kv[:0] // grown: kept for the next lines
 		}
@@ -302,7 +302,7 @@ func (f *Filter) match(it *Item, s *Scratch) {
 		s.lines = append(s.lines[:0], rest...)
 		buf = ""
 		if hasPre {
-			f.addPrefGroups(&g, i, s.preIdx, owned)
+			f.addPrefGroups(&g, i, s.preIdx, lineStr)
 		}
 		if !g.has(gMLFID) && !g.has(gIP4) && !g.has(gIP6) && !g.has(gDNS) && !g.has(gFID) {
 			errs = append(errs, fmt.Errorf("failregex[%d]: no failure id in %q", i, buf))

@@ -424,12 +424,12 @@ func (f *Filter) run(line string, at time.Time, known bool) ([]Failure, error) {
 
 	// buf is the text the regexes search: the buffered lines (date cut
 	// out) joined and newline-terminated. With maxlines 1 it is built in
-	// lineBuf, which the groups and matched line of a match are cut from
-	// (owned): what outlives this call is copied, by the F-MLFID cache and
-	// by failure, as on the batch path.
+	// lineBuf, which the groups and matched line of a match are cut from:
+	// what outlives this call is copied, by the F-MLFID cache and by
+	// failure, as on the batch path.
 	var buf, body string
 	var org []string
-	var lineStr, owned string // maxlines 1: the line buffer (aliases lineBuf)
+	var lineStr string // maxlines 1: the line buffer (aliases lineBuf)
 	if f.max > 1 {
 		// buffered beyond this call: a copy of its own (line may be cut
 		// from a source's buffer, and a concatenation with an empty part
@@ -450,13 +450,13 @@ func (f *Filter) run(line string, at time.Time, known bool) ([]Failure, error) {
 		b = append(append(b, line[cutE:]...), '\n')
 		f.lineBuf = b
 		buf = unsafe.String(unsafe.SliceData(b), len(b))
-		lineStr, owned = buf, buf
+		lineStr = buf
 		body = buf[:len(buf)-1]
 		f.org1[0] = body
 		org = f.org1[:]
 		f.lines = append(f.lines[:0], body)
 	}
-	// failOff: the failregexes search owned[failOff:] (maxlines 1),
+	// failOff: the failregexes search lineStr[failOff:] (maxlines 1),
 	// -1 when they search another text.
 	failOff := -1
 	if f.max <= 1 {
@@ -559,7 +559,7 @@ func (f *Filter) run(line string, at time.Time, known bool) ([]Failure, error) {
 			continue
 		}
 		f.idx = loc
-		g := f.failGroups(i, buf, loc, owned, failOff, nil)
+		g := f.failGroups(i, buf, loc, lineStr, failOff, nil)
 		matched, rest := lineRange(buf, loc, org, f.skipsOf[i])
 		if len(f.ignore) > 0 {
 			ibuf := buf
@@ -589,7 +589,7 @@ func (f *Filter) run(line string, at time.Time, known bool) ([]Failure, error) {
 			// the prefregex's groups, but its content, unless the failregex has them
 			base := preBuf
 			if f.max <= 1 {
-				base = owned
+				base = lineStr
 			}
 			f.addPrefGroups(&g, i, f.preIdx, base)
 		}
@@ -844,12 +844,12 @@ func cloneAll(ss []string) []string {
 
 // failGroups is the groups of failregex i's match at loc in buf, with
 // the alternative user groups filled in, in dst's storage when it has room
-// (see groups). When buf is the end of owned from failOff on, the values
-// are cut from owned (one copy for the whole line).
-func (f *Filter) failGroups(i int, buf string, loc []int, owned string, failOff int, dst []groupKV) groupSet {
+// (see groups). When buf is the end of line from failOff on (the line
+// buffer), the values are cut from line, else copied out of buf.
+func (f *Filter) failGroups(i int, buf string, loc []int, line string, failOff int, dst []groupKV) groupSet {
 	var g groupSet
-	if failOff >= 0 && len(buf) == len(owned)-failOff {
-		g = groups(f.failIDs[i], buf, loc, owned, failOff, f.extra, dst)
+	if failOff >= 0 && len(buf) == len(line)-failOff {
+		g = groups(f.failIDs[i], buf, loc, line, failOff, f.extra, dst)
 	} else {
 		g = groups(f.failIDs[i], buf, loc, "", 0, f.extra, dst)
 	}
@@ -886,9 +886,8 @@ func (f *Filter) ignored(buf string) (bool, error) {
 }
 
 // groups returns the named groups that took part in the match on s, with
-// room for extra more. When base is set, s is base[off:] (base owned, s may
-// alias a scratch buffer) and the values are cut from base; else they are
-// copied out of s. The groups are kept in dst's storage when it has the
+// room for extra more. When base is set, s is base[off:] and the values
+// are cut from base (the line buffer); else they are copied out of s. The groups are kept in dst's storage when it has the
 // room (the caller then owns the result's storage), else in a new slice.
 func groups(ids []groupID, s string, loc []int, base string, off, extra int, dst []groupKV) groupSet {
 	n := 0
