@@ -39,11 +39,43 @@ func (e *entry) keep(s string) string {
 		return ""
 	}
 	if cap(e.text)-len(e.text) < len(s) {
-		// strings kept so far stay where they are, in the old array
-		e.text = make([]byte, 0, max(2*cap(e.text), len(s)+256))
+		e.regrow(len(s))
 	}
 	e.text = append(e.text, s...)
 	return unsafe.String(unsafe.SliceData(e.text[len(e.text)-len(s):]), len(s))
+}
+
+// regrow gives the entry a new text with room for n more bytes, into
+// which it moves the strings it still refers to: a long-lived entry merged
+// into over and over (one process's lines under one id) keeps a text the
+// size of what it holds, not of everything it was given. The old text is
+// left as it is (its strings may still be read, until the next merge).
+func (e *entry) regrow(n int) {
+	size := n
+	for _, kv := range e.g.kv {
+		size += len(kv.v)
+	}
+	for _, ss := range [...][]string{e.users, e.matches, e.nofailMatches} {
+		for _, s := range ss {
+			size += len(s)
+		}
+	}
+	e.text = make([]byte, 0, max(2*size, 256))
+	move := func(s string) string {
+		if s == "" {
+			return ""
+		}
+		e.text = append(e.text, s...)
+		return unsafe.String(unsafe.SliceData(e.text[len(e.text)-len(s):]), len(s))
+	}
+	for i := range e.g.kv {
+		e.g.kv[i].v = move(e.g.kv[i].v)
+	}
+	for _, ss := range [...][]string{e.users, e.matches, e.nofailMatches} {
+		for i := range ss {
+			ss[i] = move(ss[i])
+		}
+	}
 }
 
 // keepGroup sets group k to a kept copy of v (no copy when it holds v).

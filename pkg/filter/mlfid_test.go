@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"os/exec"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 	"unsafe"
@@ -188,5 +189,34 @@ func TestMergeKeepsCopies(t *testing.T) {
 			t.Errorf("entry %q:\n got  id %q groups %q users %q matches %q nofail %q\n want id %q groups %q users %q matches %q nofail %q",
 				id, e.id, e.g.kv, e.users, e.matches, e.nofailMatches, w.id, w.g.kv, w.users, w.matches, w.nofailMatches)
 		}
+	}
+}
+
+// TestEntryTextBounded merges thousands of failing lines under one id (a
+// process whose lines all carry the same prefix) and checks that the
+// entry's copies stay the size of what it holds, and hold what they should.
+func TestEntryTextBounded(t *testing.T) {
+	c := newMLFIDCache(10, time.Hour)
+	now := time.Date(2025, 3, 1, 0, 0, 0, 0, time.UTC)
+	var buf []byte
+	var e *entry
+	for i := range 20000 {
+		buf = fmt.Appendf(buf[:0], "srv app[7]: |Failed login for user%d from 192.0.2.%d", i%50, i%200)
+		line := unsafe.String(unsafe.SliceData(buf), len(buf))
+		var g groupSet
+		g.set(gMLFID, line[:len("srv app[7]: ")])
+		g.set(gUser, line[len("srv app[7]: |Failed login for "):strings.Index(line, " from")])
+		g.set(gIP4, line[strings.Index(line, "192."):])
+		e = c.merge(g.val(gMLFID), entry{g: g}, []string{line[len("srv app[7]: "):]}, now)
+		for j := range buf {
+			buf[j] = 'X'
+		}
+	}
+	if got := cap(e.text); got > 64<<10 {
+		t.Errorf("entry text of %d bytes after 20000 merges, for %d users and %d matches", got, len(e.users), len(e.matches))
+	}
+	if e.g.val(gIP4) != "192.0.2.199" || e.g.val(gUser) != "user49" || len(e.users) != 50 ||
+		len(e.matches) != 1 || e.matches[0] != "|Failed login for user49 from 192.0.2.199" {
+		t.Errorf("entry after 20000 merges: groups %q, %d users, matches %q", e.g.kv, len(e.users), e.matches)
 	}
 }
