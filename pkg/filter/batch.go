@@ -188,9 +188,15 @@ func (f *Filter) match(it *Item, s *Scratch) {
 	// item is finished, which copies what it keeps (mlfidCache.merge,
 	// Filter.failure): a hit costs no allocation
 	line := it.Line
-	b := append(it.buf[:0], line[:it.cutS]...)
+	b := it.buf[:0]
+	if n := len(line) - (it.cutE - it.cutS) + 1; n > itemBufMax {
+		b = nil // a long line: a buffer of its own, not kept
+	}
+	b = append(b, line[:it.cutS]...)
 	b = append(append(b, line[it.cutE:]...), '\n')
-	it.buf = b
+	if cap(b) <= itemBufMax {
+		it.buf = b
+	}
 	buf := unsafe.String(unsafe.SliceData(b), len(b))
 	lineStr := buf
 	body := buf[:len(buf)-1]
@@ -344,6 +350,11 @@ func (f *Filter) finish(it *Item) ([]Failure, error) {
 	f.out = out
 	return out, it.err
 }
+
+// itemBufMax is the most an item keeps of its line buffer from line to
+// line: the daemon holds about a thousand items, and one long line each
+// must not become a thousand long buffers.
+const itemBufMax = 4 << 10
 
 // minChunk is the fewest lines a worker is given: below it the goroutine
 // hand-off costs more than the matching.

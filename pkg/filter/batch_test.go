@@ -307,3 +307,30 @@ func BenchmarkBatchGenlog(b *testing.B) {
 		}
 	}
 }
+
+// TestLongLineBufferNotKept checks that an item matches a line longer than
+// the buffer it keeps, and that it does not keep that line's buffer for
+// the lines after (the daemon holds about a thousand items).
+func TestLongLineBufferNotKept(t *testing.T) {
+	now := time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
+	f, err := New(Options{
+		FailRegex: []string{`^\s*Failed password for (?P<user>\S+) from <HOST> port \d+ \S*$`},
+		Now:       func() time.Time { return now },
+		Location:  time.UTC,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	items := make([]Item, 1)
+	for _, n := range []int{10, 3 * itemBufMax, 20} {
+		items[0].Reset("Nov 22 10:00:00 Failed password for root from 198.51.100.7 port 22 "+strings.Repeat("x", n), time.Time{})
+		f.Batch(items, nil)
+		fl, ok := f.Finish(&items[0])
+		if !ok || fl.ID != "198.51.100.7" || fl.Groups["user"] != "root" {
+			t.Fatalf("line of %d bytes: %v %+v", n, ok, fl)
+		}
+		if c := cap(items[0].buf); c > itemBufMax {
+			t.Errorf("after a line of %d bytes the item keeps a buffer of %d", n, c)
+		}
+	}
+}
