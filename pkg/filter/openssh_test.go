@@ -94,7 +94,7 @@ func BenchmarkProcessOtherDaemon(b *testing.B) {
 }
 
 // genlogFilter is the stock sshd filter (conf: more of filter.d/sshd.conf's
-// [Definition], e.g. "mode = aggressive\n") as the benchmarks over benchLog's
+// [Definition], e.g. "mode = aggressive\n") as the benchmarks over benchlog.Lines'
 // generated log run it: its clock on the log's day (2025-03-02 12:00 UTC),
 // CheckAll as given.
 func genlogFilter(b *testing.B, conf string, checkAll bool) *Filter {

@@ -10,7 +10,7 @@ import (
 
 // BenchmarkPrefilterGenlog runs the literal prefilter of the stock sshd
 // filter (normal and aggressive modes) over a generated auth.log (see
-// benchLog), one op per line, checking all the literal sets of each
+// benchlog.Lines), one op per line, checking all the literal sets of each
 // failregex (sets=all, as newPrefilter does) or the first one only
 // (sets=first: RequiredLiterals' set, the prefilter before literal-set
 // conjunctions). Besides the scan cost it reports:
