@@ -86,6 +86,9 @@ func (p *Prog) next(s string, pos int) int {
 			pos += w
 		}
 	}
+	if f.end {
+		return len(s)
+	}
 	return -1
 }
 
@@ -456,7 +459,15 @@ func (m *machine) greedyLoop(n *node, pos int) bool {
 			// only where the continuation may start (inline: this is
 			// the loop most searches spend their time in)
 			if end == len(s) {
-				end-- // nothing starts at the end
+				if f.end {
+					if m.try(next, end) {
+						return true
+					}
+					if m.steps < 0 {
+						return false
+					}
+				}
+				end-- // no byte there
 			}
 			for q := end; q >= lo; q-- {
 				if b := s[q]; f.bytes[b>>6]&(1<<(b&63)) == 0 {

@@ -1,12 +1,18 @@
 package rematch
 
-// firstSet is what a match from a node can start with: a set of bytes, or
-// anything (nullable: the node can reach the end of the expression without
-// consuming input, so no byte, and not even the end of the subject, rules
-// it out). Assertions are ignored, so the set may be larger than the truth,
-// never smaller: it only prunes paths that cannot match.
+import "regexp/syntax"
+
+// firstSet is what a match from a node can start with: a set of bytes and
+// whether it can start at the end of the subject (end), or anything
+// (nullable: the node can reach the end of the expression without
+// consuming input or meeting an end assertion, so no byte, and not even
+// the end of the subject, rules it out). The end assertions ($, \z) are
+// read: what follows them can only be a newline (multi-line $) or the
+// end; other assertions are ignored. So the set may be larger than the
+// truth, never smaller: it only prunes paths that cannot match.
 type firstSet struct {
 	bytes    [4]uint64
+	end      bool
 	nullable bool
 }
 
@@ -16,7 +22,7 @@ func (f *firstSet) may(s string, pos int) bool {
 		return true
 	}
 	if pos >= len(s) {
-		return false
+		return f.end
 	}
 	b := s[pos]
 	return f.bytes[b>>6]&(1<<(b&63)) != 0
@@ -28,7 +34,19 @@ func (f *firstSet) union(g firstSet) {
 	for i := range f.bytes {
 		f.bytes[i] |= g.bytes[i]
 	}
+	f.end = f.end || g.end
 	f.nullable = f.nullable || g.nullable
+}
+
+// endAssert is the first set of an end assertion (empty: its flags) whose
+// continuation has the first set g: only the end, and a newline for a
+// multi-line $, can follow it, if the continuation may start there.
+func endAssert(empty syntax.EmptyOp, g firstSet) firstSet {
+	f := firstSet{end: g.end || g.nullable}
+	if empty&syntax.EmptyEndText == 0 && (g.nullable || g.bytes[0]&(1<<'\n') != 0) {
+		f.addByte('\n')
+	}
+	return f
 }
 
 // classBytes is the set of first bytes of the runes of c: its ASCII bytes,
@@ -79,7 +97,12 @@ func (c *compiler) firstSets() {
 			f.union(visit(n.next))
 		case opQuad:
 			f = classBytes(n.cls)
-		case opCap, opEmpty:
+		case opEmpty:
+			f = visit(n.next)
+			if n.empty&(syntax.EmptyEndText|syntax.EmptyEndLine) != 0 {
+				f = endAssert(n.empty, f)
+			}
+		case opCap:
 			f = visit(n.next)
 		}
 		n.first = f

@@ -371,3 +371,55 @@ func TestEnumerated(t *testing.T) {
 	}
 	t.Logf("%d expressions, %d compiled, %d subjects each", exprs, compiled, len(subjects))
 }
+
+// TestEnumeratedEnds compares rematch with regexp on the expressions of a
+// small grammar around the end assertions ($, multi-line $, \z), whose
+// first sets prune the paths that cannot reach a newline or the end, and
+// every subject over {a, b, newline} up to 5 long.
+func TestEnumeratedEnds(t *testing.T) {
+	atoms := []string{`a`, `\n`, `[ab]`, `[^b]`, `$`, `(?m:$)`, `\z`, `(a|$)`}
+	quants := []string{``, `*`, `?`, `+?`, `{0,2}`, `*?`}
+	var pieces []string
+	for _, a := range atoms {
+		for _, q := range quants {
+			if strings.HasPrefix(a, "$") || strings.HasPrefix(a, "(?m:$") || strings.HasPrefix(a, `\z`) {
+				if q != "" {
+					continue // a repeated assertion: nothing new
+				}
+			}
+			pieces = append(pieces, a+q)
+		}
+	}
+	var subjects []string
+	var gen func(s string)
+	gen = func(s string) {
+		subjects = append(subjects, s)
+		if len(s) < 5 {
+			gen(s + "a")
+			gen(s + "b")
+			gen(s + "\n")
+		}
+	}
+	gen("")
+	compiled := 0
+	for _, p1 := range pieces {
+		for _, p2 := range pieces {
+			for _, expr := range []string{p1 + p2, `(` + p1 + `)` + p2 + `b?`} {
+				re, p := compileBoth(t, expr)
+				if p == nil {
+					continue
+				}
+				compiled++
+				for _, s := range subjects {
+					same(t, re, p, s)
+				}
+				if t.Failed() {
+					t.FailNow()
+				}
+			}
+		}
+	}
+	if compiled < 1000 {
+		t.Fatalf("only %d expressions compiled", compiled)
+	}
+}
