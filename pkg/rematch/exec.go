@@ -437,6 +437,19 @@ func (m *machine) greedyLoop(n *node, pos int) bool {
 			return n.next.first.may(s, end) && m.try(n.next, end)
 		}
 		lo := pos + n.min
+		if n.stopPair {
+			// before end-1, the class would take a byte of the run and
+			// leave another one, which nothing after it can start with
+			for q := end; q >= max(lo, end-1); q-- {
+				if n.next.first.may(s, q) && m.try(n.next, q) {
+					return true
+				}
+				if m.steps < 0 {
+					return false
+				}
+			}
+			return false
+		}
 		if lit := n.litAfter; len(lit) > 1 && end-lo > 16 {
 			// only where the literal that follows starts: its last
 			// occurrence at or before q, found by a (vectorized) search

@@ -57,6 +57,12 @@ type node struct {
 	// follows the loop: of the ASCII runs the loop takes, only the longest
 	// can be followed by a match (as in \S+ followed by a space).
 	stopOnly bool
+	// stopPair (opLoop) says that the loop is followed by a one-rune
+	// class and that no ASCII rune of the loop's class can start what
+	// follows that class: of the ASCII runs the loop takes, only the
+	// longest two can be followed by a match (the class taking the rune
+	// after the run, or its last one), as in [\w.-]*\w followed by a space.
+	stopPair bool
 	// memo is 1 + the node's row in the memo of failed continuations
 	// (machine.memo), 0 for nodes that have none: every node the matcher
 	// may backtrack to (the nodes machine.try runs) has one.
@@ -103,6 +109,11 @@ func Compile(re *syntax.Regexp) (*Prog, error) {
 		if n.op == opLoop {
 			f := &n.next.first
 			n.stopOnly = !f.nullable && f.bytes[0]&n.cls.ascii[0] == 0 && f.bytes[1]&n.cls.ascii[1] == 0
+			if c := n.next; !n.stopOnly && c.op == opClass {
+				// [\w.-]*\w followed by a space: the class takes one rune
+				g := &c.next.first
+				n.stopPair = !g.nullable && g.bytes[0]&n.cls.ascii[0] == 0 && g.bytes[1]&n.cls.ascii[1] == 0
+			}
 			nx := n.next
 			for nx.op == opCap {
 				nx = nx.next

@@ -374,7 +374,8 @@ func TestEnumerated(t *testing.T) {
 
 // TestEnumeratedEnds compares rematch with regexp on the expressions of a
 // small grammar around the end assertions ($, multi-line $, \z), whose
-// first sets prune the paths that cannot reach a newline or the end, and
+// first sets prune the paths that cannot reach a newline or the end (and
+// with them the ends a loop followed by a class tries: stopPair), and
 // every subject over {a, b, newline} up to 5 long.
 func TestEnumeratedEnds(t *testing.T) {
 	atoms := []string{`a`, `\n`, `[ab]`, `[^b]`, `$`, `(?m:$)`, `\z`, `(a|$)`}
@@ -404,7 +405,7 @@ func TestEnumeratedEnds(t *testing.T) {
 	compiled := 0
 	for _, p1 := range pieces {
 		for _, p2 := range pieces {
-			for _, expr := range []string{p1 + p2, `(` + p1 + `)` + p2 + `b?`} {
+			for _, expr := range []string{p1 + p2, `(` + p1 + `)` + p2 + `b?`, p1 + p2 + `(?m:$)`} {
 				re, p := compileBoth(t, expr)
 				if p == nil {
 					continue
