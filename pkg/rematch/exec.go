@@ -315,8 +315,84 @@ func (m *machine) run(n *node, pos int) bool {
 			return m.lazyLoop(n, pos)
 		case opQuad:
 			return m.quad(n, pos)
+		case opHex:
+			var tried [2]uint64
+			return m.hexGroups(n, pos, pos, 0, &tried)
 		}
 	}
+}
+
+// hexGroups matches an opHex node, (?:C{1,h}s{1,2}|ss){1,r}(?:C{1,h}|s),
+// from pos, where k groups were taken since start, and then n.next. It
+// tries the node's ends in the order the generic graph would: another
+// group first (its separators two before one, as s{1,2} is greedy; its
+// class run whole, as a shorter one would be followed by a rune of the
+// class, not the separator), then the last part (its run longest first,
+// then a separator). What follows the node depends only on where it
+// starts, so each end is tried once (tried: bits by offset from start).
+func (m *machine) hexGroups(n *node, start, pos, k int, tried *[2]uint64) bool {
+	s := m.s
+	m.steps--
+	if m.steps < 0 && !m.more() {
+		return false
+	}
+	run := 0
+	for pos+run < len(s) && run < n.min && s[pos+run] < utf8.RuneSelf && n.cls.hasASCII(s[pos+run]) {
+		run++
+	}
+	if k < n.max {
+		if q := pos + run; run > 0 && q < len(s) && s[q] == n.sep {
+			if q+1 < len(s) && s[q+1] == n.sep {
+				if m.hexGroups(n, start, q+2, k+1, tried) {
+					return true
+				}
+				if m.steps < 0 {
+					return false
+				}
+			}
+			if m.hexGroups(n, start, q+1, k+1, tried) {
+				return true
+			}
+			if m.steps < 0 {
+				return false
+			}
+		}
+		if pos+1 < len(s) && s[pos] == n.sep && s[pos+1] == n.sep {
+			if m.hexGroups(n, start, pos+2, k+1, tried) {
+				return true
+			}
+			if m.steps < 0 {
+				return false
+			}
+		}
+	}
+	if k == 0 {
+		return false
+	}
+	for j := run; j >= 1; j-- {
+		if m.hexEnd(n, start, pos+j, tried) {
+			return true
+		}
+		if m.steps < 0 {
+			return false
+		}
+	}
+	if pos < len(s) && s[pos] == n.sep {
+		return m.hexEnd(n, start, pos+1, tried)
+	}
+	return false
+}
+
+// hexEnd tries n.next from e, an end of the opHex node n that started at
+// start, unless it was tried from there before.
+func (m *machine) hexEnd(n *node, start, e int, tried *[2]uint64) bool {
+	if off := e - start; off < 128 {
+		if tried[off>>6]&(1<<(off&63)) != 0 {
+			return false
+		}
+		tried[off>>6] |= 1 << (off & 63)
+	}
+	return n.next.first.may(m.s, e) && m.try(n.next, e)
 }
 
 // one matches one rune of c at pos and returns the position after it (-1: none).

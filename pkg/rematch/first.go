@@ -97,6 +97,9 @@ func (c *compiler) firstSets() {
 			f.union(visit(n.next))
 		case opQuad:
 			f = classBytes(n.cls)
+		case opHex:
+			f = classBytes(n.cls)
+			f.addByte(n.sep)
 		case opEmpty:
 			f = visit(n.next)
 			if n.empty&(syntax.EmptyEndText|syntax.EmptyEndLine) != 0 {

@@ -30,6 +30,7 @@ const (
 	opCap             // record the position in capture slot idx
 	opEmpty           // the zero-width assertions of empty
 	opQuad            // C{1,3}(?:sC{1,3}){3} (an IPv4 address: C digits, s '.'), with body the same compiled generically
+	opHex             // (?:C{1,h}s{1,2}|ss){1,r}(?:C{1,h}|s) (an IPv6 address: C hex digits, s ':'; h in min, r in max)
 )
 
 // node is one step of the compiled expression. Every node knows what
@@ -39,14 +40,14 @@ type node struct {
 	op     op
 	greedy bool
 	str    string // opLit
-	cls    *class // opClass, opLoop, opQuad
-	min    int    // opLoop
-	max    int    // opLoop; < 0: unbounded
+	cls    *class // opClass, opLoop, opQuad, opHex
+	min    int    // opLoop; opHex: the most runes of a group
+	max    int    // opLoop, < 0: unbounded; opHex: the most groups
 	idx    int    // opCap
 	empty  syntax.EmptyOp
 	alts   []*node // opAlt
 	body   *node   // opStar, opAlt2; opQuad: the generic graph (for non-ASCII text)
-	sep    byte    // opQuad: the separator (ASCII, not in cls)
+	sep    byte    // opQuad, opHex: the separator (ASCII, not in cls)
 	next   *node
 	// first is the set of bytes a match from this node can start with.
 	first firstSet
@@ -171,6 +172,8 @@ func (p *Prog) numberTargets() {
 			case opQuad:
 				p.target(n.next)
 				walk(n.body)
+			case opHex:
+				p.target(n.next)
 			}
 		}
 	}
@@ -290,6 +293,11 @@ func (c *compiler) compile(re *syntax.Regexp, next *node) (*node, error) {
 						return nil, err
 					}
 					n = c.add(&node{op: opQuad, cls: cls, sep: sep, body: generic, next: n})
+					i--
+					continue
+				}
+				if h, ok := hexOf(re.Sub[i-1], re.Sub[i]); ok {
+					n = c.add(&node{op: opHex, cls: h.cls, sep: h.sep, min: h.runes, max: h.groups, next: n})
 					i--
 					continue
 				}
@@ -421,6 +429,63 @@ func quadOf(a, b *syntax.Regexp) (cls *class, sep byte, ok bool) {
 		return nil, 0, false
 	}
 	return cls, byte(lit.Rune[0]), true
+}
+
+// hexShape is what hexOf finds.
+type hexShape struct {
+	cls           *class
+	sep           byte
+	runes, groups int
+}
+
+// hexOf reports whether a followed by b is (?:C{1,h}s{1,2}|ss){1,r}
+// (?:C{1,h}|s), greedy, for an ASCII class C, an ASCII separator s outside
+// it, h and r at most 8 (an IPv6 address as fail2ban writes it,
+// `(?:[0-9a-fA-F]{1,4}::?|::){1,7}(?:[0-9a-fA-F]{1,4}|:)`), and returns
+// its parts. Matched as one node (opHex), such an address costs a few
+// scans instead of dozens of steps.
+func hexOf(a, b *syntax.Regexp) (h hexShape, ok bool) {
+	greedy := func(re *syntax.Regexp, lo int) bool {
+		return re.Op == syntax.OpRepeat && re.Min == lo && re.Flags&syntax.NonGreedy == 0
+	}
+	group := func(re *syntax.Regexp) (*class, int) {
+		if !greedy(re, 1) || re.Max < 1 || re.Max > 8 {
+			return nil, 0
+		}
+		cls := singleRune(re.Sub[0])
+		if cls == nil || len(cls.ranges) > 0 {
+			return nil, 0
+		}
+		return cls, re.Max
+	}
+	sepOf := func(re *syntax.Regexp, n int) (byte, bool) {
+		if re.Op != syntax.OpLiteral || len(re.Rune) != n || re.Flags&syntax.FoldCase != 0 ||
+			re.Rune[0] < 0 || re.Rune[0] >= utf8.RuneSelf || (n == 2 && re.Rune[1] != re.Rune[0]) {
+			return 0, false
+		}
+		return byte(re.Rune[0]), true
+	}
+	if !greedy(a, 1) || a.Max < 1 || a.Max > 8 {
+		return h, false
+	}
+	alt := a.Sub[0]
+	if alt.Op != syntax.OpAlternate || len(alt.Sub) != 2 || b.Op != syntax.OpAlternate || len(b.Sub) != 2 {
+		return h, false
+	}
+	g := alt.Sub[0]
+	if g.Op != syntax.OpConcat || len(g.Sub) != 2 || !greedy(g.Sub[1], 1) || g.Sub[1].Max != 2 {
+		return h, false
+	}
+	cls, runes := group(g.Sub[0])
+	sep, ok1 := sepOf(g.Sub[1].Sub[0], 1)
+	sep2, ok2 := sepOf(alt.Sub[1], 2)
+	lcls, lrunes := group(b.Sub[0])
+	sep3, ok3 := sepOf(b.Sub[1], 1)
+	if cls == nil || !ok1 || !ok2 || !ok3 || sep2 != sep || sep3 != sep || cls.hasASCII(sep) ||
+		lcls == nil || lrunes != runes || lcls.ascii != cls.ascii {
+		return h, false
+	}
+	return hexShape{cls: cls, sep: sep, runes: runes, groups: a.Max}, true
 }
 
 // canBeEmpty reports whether re can match the empty string.
