@@ -227,6 +227,8 @@ func New(o Options) (*Filter, error) {
 		}
 	}
 	f.mlfid = newMLFIDCache(o.MLFIDMax, o.MLFIDTTL)
+	// a count-only failure carries no matched lines: the cache keeps none
+	f.mlfid.noLines = o.CountOnly
 	f.pre = newPrefilter(f.fail)
 	if f.pre != nil {
 		f.mask = make([]uint64, f.pre.words)

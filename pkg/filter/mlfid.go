@@ -117,6 +117,10 @@ type mlfidCache struct {
 	ttl   time.Duration
 	free  []*entry // recycled entries
 	held  *entry   // the entry the last merge returned
+	// noLines: the entries keep no matched lines (matches and
+	// nofailMatches stay empty), for failures that do not carry them
+	// (Options.CountOnly); nothing else in the merge reads them.
+	noLines bool
 }
 
 // record is an entry in the cache's queue, in its gen-th use.
@@ -313,8 +317,10 @@ func (c *mlfidCache) merge(id string, cur entry, matched []string, now time.Time
 		for _, kv := range cur.g.kv {
 			fail.g.kv = append(fail.g.kv, groupKV{kv.k, fail.keep(kv.v)})
 		}
-		fail.matches = fail.keepLines(fail.matches, cur.matches)
-		fail.nofailMatches = fail.keepLines(fail.nofailMatches, cur.nofailMatches)
+		if !c.noLines {
+			fail.matches = fail.keepLines(fail.matches, cur.matches)
+			fail.nofailMatches = fail.keepLines(fail.nofailMatches, cur.nofailMatches)
+		}
 		for _, u := range cur.users {
 			fail.addUser(u)
 		}
@@ -330,6 +336,7 @@ func (c *mlfidCache) merge(id string, cur entry, matched []string, now time.Time
 		st &^= mlNoFailG
 	}
 	switch {
+	case c.noLines:
 	case st&mlNoFail == 0:
 		if len(fail.nofailMatches) > 0 {
 			fail.matches = slices.Insert(fail.matches, 0, fail.nofailMatches...)
