@@ -74,9 +74,11 @@ type prefilter struct {
 	// pre[r] are literal prefixes one of which every match of failregex r
 	// starts with (pyregex.Regexp.Prefixes; nil: not known), rest[r] its
 	// literal sets (lits[r]) that not every one of them holds, restCost[r]
-	// the number of their literals.
+	// the number of their literals; restLits[r] is rest[r] prepared for
+	// lookups.
 	pre      [][]string
 	rest     [][][]string
+	restLits []pyregex.LiteralSets
 	restCost []int
 }
 
@@ -327,6 +329,7 @@ func (p *prefilter) setLead(fail []*pyregex.Regexp) {
 	p.lead = lead
 	p.pre = make([][]string, len(fail))
 	p.rest = make([][][]string, len(fail))
+	p.restLits = make([]pyregex.LiteralSets, len(fail))
 	p.restCost = make([]int, len(fail))
 	for ri, r := range fail {
 		p.pre[ri] = r.Prefixes()
@@ -336,6 +339,7 @@ func (p *prefilter) setLead(fail []*pyregex.Regexp) {
 				p.restCost[ri] += len(set)
 			}
 		}
+		p.restLits[ri] = pyregex.NewLiteralSets(p.rest[ri])
 	}
 }
 
@@ -409,7 +413,7 @@ func (p *prefilter) admit(s string, mask []uint64) bool {
 	}
 	for c := left; c != 0; c &= c - 1 {
 		r := bits.TrailingZeros64(c)
-		if !pyregex.HoldsLiteralSets(s, p.rest[r]) {
+		if !p.restLits[r].HeldBy(s) {
 			left &^= 1 << r
 		}
 	}

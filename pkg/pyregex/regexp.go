@@ -116,6 +116,8 @@ type re2Alt struct {
 	// need are the literal sets the program's matches hold one string of
 	// each (RequiredLiteralSets): a subject without one cannot match.
 	need [][]string
+	// needLits is need prepared for the lookups of mayMatch.
+	needLits LiteralSets
 }
 
 // keepDiscriminating drops from the programs' literal sets those that the
@@ -131,30 +133,12 @@ func keepDiscriminating(alts []re2Alt, whole [][]string) {
 			}
 		}
 		alts[i].need = need
+		alts[i].needLits = NewLiteralSets(need)
 	}
 }
 
 // mayMatch reports whether s holds a string of each of a's literal sets.
-func (a *re2Alt) mayMatch(s string) bool { return HoldsLiteralSets(s, a.need) }
-
-// HoldsLiteralSets reports whether s holds a string of each of sets (as
-// RequiredLiteralSets returns them: a subject that fails this cannot
-// match).
-func HoldsLiteralSets(s string, sets [][]string) bool {
-	for _, set := range sets {
-		found := false
-		for _, lit := range set {
-			if strings.Contains(s, lit) {
-				found = true
-				break
-			}
-		}
-		if !found {
-			return false
-		}
-	}
-	return true
-}
+func (a *re2Alt) mayMatch(s string) bool { return a.needLits.HeldBy(s) }
 
 // maxBacktrackInsts is the largest program Go's regexp runs with its
 // backtracker (regexp's maxBacktrackProg); larger ones run on its slower
