@@ -309,10 +309,16 @@ func (m *machine) run(n *node, pos int) bool {
 				n = n.body
 			}
 		case opLoop:
-			if n.greedy {
-				return m.greedyLoop(n, pos)
+			if !n.greedy {
+				return m.lazyLoop(n, pos)
 			}
-			return m.lazyLoop(n, pos)
+			ok, last := m.greedyLoop(n, pos)
+			if ok || last < 0 {
+				return ok
+			}
+			// the loop's last choice: its continuation runs here (no
+			// choice left to come back to, no call)
+			pos, n = last, n.next
 		case opQuad:
 			return m.quad(n, pos)
 		case opHex:
@@ -465,8 +471,12 @@ func (m *machine) quad(n *node, pos int) bool {
 }
 
 // greedyLoop takes as many runes of the class as it may, then gives them
-// back one by one until the continuation matches.
-func (m *machine) greedyLoop(n *node, pos int) bool {
+// back one by one until the continuation matches (ok). The continuation
+// from its last choice, when that one is worth trying, it leaves to the
+// caller (last >= 0: run it from there), which has nothing left to try
+// after it: a loop followed by what it cannot take (\S+ then a space)
+// costs no call then.
+func (m *machine) greedyLoop(n *node, pos int) (ok bool, last int) {
 	s := m.s
 	// ASCII runs first: one byte, one rune
 	lim := len(s)
@@ -505,26 +515,35 @@ func (m *machine) greedyLoop(n *node, pos int) bool {
 	}
 	m.steps -= count
 	if count < n.min || (m.steps < 0 && !m.more()) {
-		return false
+		return false, -1
 	}
 	if ascii {
 		if n.stopOnly {
 			// the bytes before end are the loop's: none can start next
-			return n.next.first.may(s, end) && m.try(n.next, end)
+			if !n.next.first.may(s, end) {
+				return false, -1
+			}
+			return false, end
 		}
 		lo := pos + n.min
 		if n.stopPair {
 			// before end-1, the class would take a byte of the run and
 			// leave another one, which nothing after it can start with
 			for q := end; q >= max(lo, end-1); q-- {
-				if n.next.first.may(s, q) && m.try(n.next, q) {
-					return true
+				if !n.next.first.may(s, q) {
+					continue
+				}
+				if q == max(lo, end-1) {
+					return false, q
+				}
+				if m.try(n.next, q) {
+					return true, -1
 				}
 				if m.steps < 0 {
-					return false
+					return false, -1
 				}
 			}
-			return false
+			return false, -1
 		}
 		if lit := n.litAfter; len(lit) > 1 && end-lo > 16 {
 			// only where the literal that follows starts: its last
@@ -532,16 +551,16 @@ func (m *machine) greedyLoop(n *node, pos int) bool {
 			for q := end; q >= lo; q-- {
 				j := strings.LastIndex(s[lo:min(q+len(lit), len(s))], lit)
 				if j < 0 {
-					return false
+					return false, -1
 				}
 				if q = lo + j; m.try(n.next, q) {
-					return true
+					return true, -1
 				}
 				if m.steps < 0 {
-					return false
+					return false, -1
 				}
 			}
-			return false
+			return false, -1
 		}
 		next := n.next
 		if f := &next.first; !f.nullable {
@@ -549,11 +568,14 @@ func (m *machine) greedyLoop(n *node, pos int) bool {
 			// the loop most searches spend their time in)
 			if end == len(s) {
 				if f.end {
+					if end == lo {
+						return false, end
+					}
 					if m.try(next, end) {
-						return true
+						return true, -1
 					}
 					if m.steps < 0 {
-						return false
+						return false, -1
 					}
 				}
 				end-- // no byte there
@@ -562,24 +584,27 @@ func (m *machine) greedyLoop(n *node, pos int) bool {
 				if b := s[q]; f.bytes[b>>6]&(1<<(b&63)) == 0 {
 					continue
 				}
+				if q == lo {
+					return false, q
+				}
 				if m.try(next, q) {
-					return true
+					return true, -1
 				}
 				if m.steps < 0 {
-					return false
+					return false, -1
 				}
 			}
-			return false
+			return false, -1
 		}
-		for q := end; q >= lo; q-- {
+		for q := end; q > lo; q-- {
 			if m.try(next, q) {
-				return true
+				return true, -1
 			}
 			if m.steps < 0 {
-				return false
+				return false, -1
 			}
 		}
-		return false
+		return false, lo
 	}
 	// multi-byte runes: the ends of the runes taken, to give them back
 	ends := make([]int, 0, count+1)
@@ -593,13 +618,13 @@ func (m *machine) greedyLoop(n *node, pos int) bool {
 	for k := count; k >= n.min; k-- {
 		q := ends[k]
 		if n.next.first.may(s, q) && m.try(n.next, q) {
-			return true
+			return true, -1
 		}
 		if m.steps < 0 {
-			return false
+			return false, -1
 		}
 	}
-	return false
+	return false, -1
 }
 
 // lazyLoop takes as few runes of the class as it must, then one more each
