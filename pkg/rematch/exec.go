@@ -309,6 +309,27 @@ func (m *machine) run(n *node, pos int) bool {
 				n = n.body
 			}
 		case opLoop:
+			if n.max == 1 && n.greedy && (pos == len(s) || s[pos] < utf8.RuneSelf) {
+				// x? (or x{1}) of an ASCII rune: at most two choices, the
+				// last one run here
+				if pos < len(s) && n.cls.hasASCII(s[pos]) {
+					m.steps--
+					if n.min == 0 && n.next.first.may(s, pos) {
+						if n.next.first.may(s, pos+1) && m.try(n.next, pos+1) {
+							return true
+						}
+						if m.steps < 0 {
+							return false
+						}
+					} else {
+						pos++
+					}
+				} else if n.min > 0 {
+					return false
+				}
+				n = n.next
+				continue
+			}
 			if !n.greedy {
 				return m.lazyLoop(n, pos)
 			}
@@ -431,13 +452,12 @@ func (m *machine) quad(n *node, pos int) bool {
 	s := m.s
 	p := pos
 	for g := 0; ; g++ {
-		q := p
-		for q < len(s) && q-p < 4 {
-			c := s[q]
-			if c >= utf8.RuneSelf {
-				return m.run(n.body, pos)
-			}
-			if !n.cls.hasASCII(c) {
+		q, lim := p, min(len(s), p+4)
+		for q < lim {
+			if k := n.kinds[s[q]]; k != quadIn {
+				if k == quadOther {
+					return m.run(n.body, pos)
+				}
 				break
 			}
 			q++

@@ -48,7 +48,11 @@ type node struct {
 	alts   []*node // opAlt
 	body   *node   // opStar, opAlt2; opQuad: the generic graph (for non-ASCII text)
 	sep    byte    // opQuad, opHex: the separator (ASCII, not in cls)
-	next   *node
+	// kinds (opQuad) classifies bytes for the scan of a group: quadIn
+	// (an ASCII rune of cls), quadOther (a byte of a non-ASCII rune) or
+	// 0 (an ASCII rune outside cls).
+	kinds *[256]uint8
+	next  *node
 	// first is the set of bytes a match from this node can start with.
 	first firstSet
 	// litAfter (opLoop) is the literal that must follow the loop, past
@@ -292,7 +296,7 @@ func (c *compiler) compile(re *syntax.Regexp, next *node) (*node, error) {
 					if err != nil {
 						return nil, err
 					}
-					n = c.add(&node{op: opQuad, cls: cls, sep: sep, body: generic, next: n})
+					n = c.add(&node{op: opQuad, cls: cls, sep: sep, body: generic, kinds: quadKinds(cls), next: n})
 					i--
 					continue
 				}
@@ -486,6 +490,26 @@ func hexOf(a, b *syntax.Regexp) (h hexShape, ok bool) {
 		return h, false
 	}
 	return hexShape{cls: cls, sep: sep, runes: runes, groups: a.Max}, true
+}
+
+// Byte kinds of an opQuad scan (node.kinds).
+const (
+	quadIn    = 1
+	quadOther = 2
+)
+
+// quadKinds is the byte table of an opQuad node of class cls.
+func quadKinds(cls *class) *[256]uint8 {
+	var k [256]uint8
+	for b := range k {
+		switch {
+		case b >= utf8.RuneSelf:
+			k[b] = quadOther
+		case cls.hasASCII(byte(b)):
+			k[b] = quadIn
+		}
+	}
+	return &k
 }
 
 // canBeEmpty reports whether re can match the empty string.

@@ -379,7 +379,7 @@ func TestEnumerated(t *testing.T) {
 // every subject over {a, b, newline} up to 5 long.
 func TestEnumeratedEnds(t *testing.T) {
 	atoms := []string{`a`, `\n`, `[ab]`, `[^b]`, `$`, `(?m:$)`, `\z`, `(a|$)`}
-	quants := []string{``, `*`, `?`, `+?`, `{0,2}`, `*?`}
+	quants := []string{``, `*`, `?`, `+?`, `{0,2}`, `*?`, `{1}`}
 	var pieces []string
 	for _, a := range atoms {
 		for _, q := range quants {
