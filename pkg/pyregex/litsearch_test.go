@@ -53,13 +53,3 @@ func TestLiteralSetsHeldBy(t *testing.T) {
 		t.Fatalf("%d of %d subjects hold their sets: the test does not exercise both answers", held, checked)
 	}
 }
-
-// TestLiteralSetsRareByte: a literal is looked for by its rarest byte.
-func TestLiteralSetsRareByte(t *testing.T) {
-	for lit, want := range map[string]byte{": Auth fail": 'A', " from ": 'f', "11:": ':', "(sshd:auth):": '(', " port ": 'p'} {
-		l := NewLiteralSets([][]string{{lit}})
-		if got := l.sets[0][0]; got.s[got.k] != want {
-			t.Errorf("%q is looked for by %q, want %q", lit, got.s[got.k], want)
-		}
-	}
-}

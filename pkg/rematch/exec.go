@@ -4,6 +4,8 @@ import (
 	"regexp/syntax"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/f2bd/f2bd/internal/rarebyte"
 )
 
 // Find searches s for the leftmost match, preferring alternatives and
@@ -569,7 +571,7 @@ func (m *machine) greedyLoop(n *node, pos int) (ok bool, last int) {
 			// only where the literal that follows starts: its last
 			// occurrence at or before q, found by a (vectorized) search
 			for q := end; q >= lo; q-- {
-				j := strings.LastIndex(s[lo:min(q+len(lit), len(s))], lit)
+				j := rarebyte.LastIndex(s[lo:min(q+len(lit), len(s))], lit, n.litRare)
 				if j < 0 {
 					return false, -1
 				}

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/f2bd/f2bd/internal/rarebyte"
 )
 
 // ErrUnsupported is returned (wrapped) by Compile for expressions the
@@ -58,6 +60,7 @@ type node struct {
 	// litAfter (opLoop) is the literal that must follow the loop, past
 	// capture nodes ("" when none).
 	litAfter string
+	litRare  int // the byte litAfter is looked for by (rarebyte.Pick)
 	// stopOnly (opLoop) says that no ASCII rune of cls can start what
 	// follows the loop: of the ASCII runs the loop takes, only the longest
 	// can be followed by a match (as in \S+ followed by a space).
@@ -124,7 +127,7 @@ func Compile(re *syntax.Regexp) (*Prog, error) {
 				nx = nx.next
 			}
 			if nx.op == opLit {
-				n.litAfter = nx.str
+				n.litAfter, n.litRare = nx.str, rarebyte.Pick(nx.str)
 			}
 		}
 	}
