@@ -533,6 +533,7 @@ func (d *Detector) matchByMemo(line string, now time.Time) (idx int, loc []int, 
 	if m.t != nil {
 		ok, ticked = m.match(line)
 	}
+	d.memoFirst = ok
 	if !ok {
 		var rejected bool
 		if m, ticked, rejected = s.t.otherMemoMatch(line); m == nil {

@@ -70,6 +70,22 @@ type Detector struct {
 	memoTicked bool
 	rejected   *template
 	noCache    bool
+	// again is what the last FindAt answered by its usual case (a match
+	// memo's match, the first memo tried, with the memo's parse good for
+	// the clock), while nothing else happened since: see FindAt.
+	again   againMemo
+	agained int // lines answered by again (for tests)
+	// memoFirst: matchByMemo's match is the first memo it tried.
+	memoFirst bool
+}
+
+// againMemo is a Detector's last usual answer (Detector.again).
+type againMemo struct {
+	ok   bool
+	memo *matchMemo
+	slot *slot
+	now  time.Time
+	m    Match
 }
 
 // New builds a Detector.
@@ -157,6 +173,23 @@ func (d *Detector) FindAt(line string, now time.Time) (m Match, ok bool, err err
 	if d.none {
 		return Match{}, false, nil
 	}
+	if a := &d.again; a.ok {
+		// The last line was answered by the usual case below and nothing
+		// happened since. A line with the same bytes up to the memo's end
+		// (its fast tail holding) and the same clock would be too, with
+		// the same answer and the same state but for the hit counts and
+		// the character after the match: a log's lines of one second,
+		// dated in one batch.
+		mm := a.memo
+		if e := len(mm.prefix); now == a.now && len(line) >= e && line[:e] == string(mm.prefix) && mm.t.fastTail(line, e) {
+			a.slot.t.hits++
+			a.slot.hits++
+			d.lastEnd.at = runeFrom(line, e)
+			d.agained++
+			return a.m, true, nil
+		}
+		a.ok = false
+	}
 	idx, loc, ok := d.matchByMemo(line, now)
 	if !ok {
 		idx, loc = d.match(line, now)
@@ -184,6 +217,9 @@ func (d *Detector) FindAt(line string, now time.Time) (m Match, ok bool, err err
 		if mc.gen == gen && mc.valid(d, t) && mc.span.has(now) {
 			// the usual case, as lookup finds it
 			m.Time = mc.time
+			if d.memoFirst && !d.memoTicked && !d.noCache {
+				d.again = againMemo{ok: true, memo: d.memoHit, slot: d.slots[idx], now: now, m: m}
+			}
 			return m, true, nil
 		}
 		if res, hit, tick = mc.lookup(d, t, line, loc, now, gen, &f); hit {
