@@ -260,9 +260,12 @@ func (e *entry) addUser(u string) int {
 // fail2ban's rules: F-MLFGAINED and F-NOFAIL mark a no-failure state that a
 // later failure or a second user resets, F-MLFFORGET drops the cached
 // connection. The entry returned, the cached one or one that holds a copy
-// of cur, may be used until the next merge; it keeps no reference to cur's
-// or matched's storage, nor to the strings in them: a caller that keeps a
-// string of the entry beyond that copies it (Filter.failure).
+// of cur, may be used until the next merge. What stays cached keeps no
+// reference to cur's or matched's storage, nor to the strings in them; an
+// entry an F-MLFFORGET match drops may hold cur's group values (it is
+// recycled at the next merge). A caller that keeps a string of the entry
+// beyond the next merge, or beyond cur's strings, copies it
+// (Filter.failure).
 func (c *mlfidCache) merge(id string, cur entry, matched []string, now time.Time) *entry {
 	if h := c.held; h != nil {
 		c.held = nil
@@ -299,12 +302,19 @@ func (c *mlfidCache) merge(id string, cur entry, matched []string, now time.Time
 			clear(cached.matches)
 			cached.matches = cached.matches[:0]
 		}
-		for _, kv := range cur.g.kv {
-			cached.keepGroup(kv.k, kv.v)
-		}
 		fail = cached
 		if st&mlForget != 0 {
+			// the entry leaves the cache and is recycled at the next
+			// merge, before which cur's strings stay valid (the caller
+			// finishes the line first): no copies
+			for _, kv := range cur.g.kv {
+				cached.g.set(kv.k, kv.v)
+			}
 			c.drop(cached)
+		} else {
+			for _, kv := range cur.g.kv {
+				cached.keepGroup(kv.k, kv.v)
+			}
 		}
 	} else {
 		// cur's groups may be in a batch item's storage (Item.kvBuf),
