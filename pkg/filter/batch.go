@@ -106,6 +106,17 @@ func (f *Filter) Match(items []Item, s *Scratch) {
 	}
 }
 
+// Skip finishes an item (after Dates and Match) that no failregex decided,
+// as Finish would, and reports whether it was one: most lines are, and a
+// caller that finishes a batch in a loop asks Finish only for the others.
+func (it *Item) Skip() bool {
+	if it.whole || it.hit {
+		return false
+	}
+	it.Line = ""
+	return true
+}
+
 // Finish runs the last stage of an item (after Dates and Match), in line
 // order on the Filter's goroutine, and returns what Process (or ProcessAt
 // for items with At) returns for the line.

@@ -187,6 +187,9 @@ func (j *Jail) Start(items []filter.Item, p *filter.Pool) *filter.Job {
 // to out.
 func (j *Jail) Finish(items []filter.Item, out []ban.Decision) []ban.Decision {
 	for i := range items {
+		if items[i].Skip() {
+			continue // most lines: nothing to count
+		}
 		fail, ok := j.filter.Finish(&items[i])
 		if !ok || fail.NoFail {
 			continue
