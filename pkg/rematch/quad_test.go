@@ -49,15 +49,7 @@ func TestQuad(t *testing.T) {
 		`a\d{1,3}(?:\.\d{1,3}){3}3`,
 	}
 	alphabet := []string{"1", "2", "3", "9", "0", ".", ".", ".", ":", "a", "f", "x", " ", "٣", "]", "[", "port ", "\xff"}
-	r := rand.New(rand.NewPCG(7, 8))
-	var subjects []string
-	for range 3000 {
-		var b strings.Builder
-		for range r.IntN(24) {
-			b.WriteString(alphabet[r.IntN(len(alphabet))])
-		}
-		subjects = append(subjects, b.String())
-	}
+	subjects := randomSubjects(rand.New(rand.NewPCG(7, 8)), alphabet, 3000, 24)
 	subjects = append(subjects, "from 1.2.3.4", "from 1.2.3.45", "from 1.2.3.456", "from 1.2.3.4567",
 		"1234.5.6.7", "1.2.3.4x", "1.2.3.44x", "a1.2.3.43", "a1.2.3.3", "1.2.3.٣", "1.2.٣.4", "٣.2.3.4 port 22",
 		"[198.51.100.7] port 22", "198.51.100.7 port 22", "ff:1:2:3", "fff:1:2:3x")
@@ -97,15 +89,7 @@ func TestHex(t *testing.T) {
 		`((?:[0-9a-f]{1,2}:{1,2}|::){1,3}(?:[0-9a-f]{1,2}|:))(.*)`,
 	}
 	alphabet := []string{"1", "a", "f", "0", ":", ":", ":", "::", "g", "x", " ", "port ", "]", "[", ".", "٣", "\xff"}
-	r := rand.New(rand.NewPCG(9, 10))
-	var subjects []string
-	for range 4000 {
-		var b strings.Builder
-		for range r.IntN(40) {
-			b.WriteString(alphabet[r.IntN(len(alphabet))])
-		}
-		subjects = append(subjects, b.String())
-	}
+	subjects := randomSubjects(rand.New(rand.NewPCG(9, 10)), alphabet, 4000, 40)
 	subjects = append(subjects, "2001:db8::1", "from 2001:db8::1", "2001:db8:c9da:f6cb:6c00:a800:: port 22",
 		"2001:db8:b92a:f4f9:0:6700:77:0 port 5", "[2001:db8::f600]:22", "::1", "::ffff:1.2.3.4", ":::",
 		"1:2:3:4:5:6:7:8:9", "12345::1", "ab::cd::ef x", "fe80::1%eth0", "a:b:c:d:e:f:a:b:c:d:e:f a",
@@ -119,14 +103,22 @@ func TestHex(t *testing.T) {
 		if hasOp(p, opHex) {
 			hexes++
 		}
-		memo := *p
-		memo.memoAfter = 0
-		for _, s := range subjects {
-			same(t, re, p, s)
-			same(t, re, &memo, s)
-		}
+		sameWithMemo(t, re, p, subjects)
 	}
 	if hexes != len(exprs) {
 		t.Errorf("%d of %d expressions got an IPv6 node", hexes, len(exprs))
 	}
+}
+
+// randomSubjects returns n subjects of fewer than pieces pieces of alphabet each.
+func randomSubjects(r *rand.Rand, alphabet []string, n, pieces int) []string {
+	subjects := make([]string, 0, n)
+	for range n {
+		var b strings.Builder
+		for range r.IntN(pieces) {
+			b.WriteString(alphabet[r.IntN(len(alphabet))])
+		}
+		subjects = append(subjects, b.String())
+	}
+	return subjects
 }

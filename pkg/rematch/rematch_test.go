@@ -54,6 +54,19 @@ func same(t testing.TB, re *regexp.Regexp, p *Prog, s string) {
 	}
 }
 
+// sameWithMemo checks that rematch finds what regexp finds in each of
+// subjects, as compiled and with the memo of failed continuations from the
+// first step (it normally starts after memoAfter steps).
+func sameWithMemo(t testing.TB, re *regexp.Regexp, p *Prog, subjects []string) {
+	t.Helper()
+	memo := *p
+	memo.memoAfter = 0
+	for _, s := range subjects {
+		same(t, re, p, s)
+		same(t, re, &memo, s)
+	}
+}
+
 func goroot(t *testing.T) string {
 	out, err := exec.Command("go", "env", "GOROOT").Output()
 	if err != nil {
@@ -355,14 +368,7 @@ func TestEnumerated(t *testing.T) {
 					continue
 				}
 				compiled++
-				// and with the memo of failed continuations from the
-				// first step (it normally starts after memoAfter steps)
-				memo := *p
-				memo.memoAfter = 0
-				for _, s := range subjects {
-					same(t, re, p, s)
-					same(t, re, &memo, s)
-				}
+				sameWithMemo(t, re, p, subjects)
 				if t.Failed() {
 					t.FailNow()
 				}
