@@ -121,9 +121,8 @@ func (it *Item) Skip() bool {
 // order on the Filter's goroutine, and returns what Process (or ProcessAt
 // for items with At) returns for the line.
 func (f *Filter) Finish(it *Item) (Failure, bool) {
-	if !it.whole && !it.hit {
+	if it.Skip() {
 		// most lines: no failregex decided them, nothing to merge
-		it.Line = ""
 		return Failure{}, false
 	}
 	var res []Failure

@@ -29,9 +29,6 @@ func NewLiteralSets(sets [][]string) LiteralSets {
 	return l
 }
 
-// Len is the number of sets.
-func (l LiteralSets) Len() int { return len(l.sets) }
-
 // HeldBy reports whether s holds a string of each set.
 func (l LiteralSets) HeldBy(s string) bool {
 	for _, set := range l.sets {
