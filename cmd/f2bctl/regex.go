@@ -10,9 +10,11 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"time"
+	"unsafe"
 
 	"github.com/f2bd/f2bd/config"
 	"github.com/f2bd/f2bd/pkg/datedetect"
@@ -131,6 +133,15 @@ func runRegex(a regexArgs, stdout io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("filter %s: %w", a.filter, err)
 	}
+	if os.Getenv("GOGC") == "" {
+		// Each match (a third of an sshd log's lines, NOFAIL ones
+		// included) returns its failures in new memory: at the
+		// collector's default the live heap of a few megabytes was
+		// collected 101 times over a 1M-line log, at 400 23 times, for
+		// a run 20-35% shorter and a peak RSS of 26-31 MB instead of 16
+		// (fail2ban-regex: 584 MB). A one-shot run can afford it.
+		debug.SetGCPercent(400)
+	}
 	w := bufio.NewWriter(stdout)
 	defer w.Flush()
 	if !a.json {
@@ -171,7 +182,11 @@ func runRegex(a regexArgs, stdout io.Writer) error {
 	lineno := 0
 	for sc.Scan() {
 		lineno++
-		line := strings.TrimRight(sc.Text(), "\r\n")
+		// the line aliases the scanner's buffer, which the next Scan
+		// overwrites: the filter copies what it keeps of a line (the
+		// daemon hands it lines cut from recycled buffers alike)
+		b := sc.Bytes()
+		line := strings.TrimRight(unsafe.String(unsafe.SliceData(b), len(b)), "\r\n")
 		if line == "" || strings.HasPrefix(line, "#") {
 			continue
 		}

@@ -334,3 +334,71 @@ func TestLongLineBufferNotKept(t *testing.T) {
 		}
 	}
 }
+
+// TestProcessLineKeepsNoLine checks what f2bctl regex relies on when it
+// hands ProcessLine lines that alias its reading buffer: in CheckAll mode
+// (every failregex tried, every match returned), with every group, no
+// result and no state kept past the call points into the line. Each
+// sample log of fail2ban's corpus goes through its filter twice, once
+// with lines of their own and once with lines cut from one buffer that
+// is overwritten after each call; the results, compared once every line
+// went through, must be the same.
+func TestProcessLineKeepsNoLine(t *testing.T) {
+	need(t, f2bConfDir, f2bLogs)
+	ents, err := os.ReadDir(filepath.Join(f2bConfDir, "filter.d"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	loc := testLocation(t)
+	checked := 0
+	for _, e := range ents {
+		n := strings.TrimSuffix(e.Name(), ".conf")
+		if !strings.HasSuffix(e.Name(), ".conf") || strings.HasSuffix(n, "common") {
+			continue
+		}
+		logf := filepath.Join(f2bLogs, n)
+		if _, err := os.Stat(logf); err != nil {
+			continue
+		}
+		def, err := config.LoadFilter(f2bConfDir, n, nil)
+		if err != nil {
+			continue
+		}
+		mk := func() *Filter {
+			f, err := New(Options{
+				PrefRegex: def.PrefRegex, FailRegex: def.FailRegex, IgnoreRegex: def.IgnoreRegex,
+				DatePattern: def.DatePattern, MaxLines: def.MaxLines, CheckAll: true, RawHost: true,
+				Location: loc, Now: func() time.Time { return time.Unix(testNow, 0) },
+			})
+			if err != nil {
+				t.Fatalf("%s: %v", n, err)
+			}
+			return f
+		}
+		own, aliased := mk(), mk()
+		lines := batchLines(t, logf)
+		var want, got [][]Failure
+		var buf []byte
+		for _, l := range lines {
+			w, _ := own.ProcessLine(l)
+			want = append(want, w)
+			buf = append(buf[:0], l...)
+			g, _ := aliased.ProcessLine(unsafe.String(unsafe.SliceData(buf), len(buf)))
+			got = append(got, g)
+			for k := range buf {
+				buf[k] = 'X'
+			}
+		}
+		for i := range lines {
+			if !reflect.DeepEqual(got[i], want[i]) {
+				t.Errorf("%s: line %d %q:\n aliased %+v\n own     %+v", n, i+1, lines[i], got[i], want[i])
+				break
+			}
+			checked += len(want[i])
+		}
+	}
+	if checked < 500 {
+		t.Fatalf("only %d results compared: the corpus did not run", checked)
+	}
+	t.Logf("%d results compared", checked)
+}

@@ -102,9 +102,8 @@ type Filter struct {
 	countOnly  bool
 	resolve    func(string) []string
 
-	lines    []string // buffered lines (date removed)
-	lastDate time.Time
-	lastText string
+	lines    []string  // buffered lines (date removed)
+	lastDate time.Time // the last date found, for lines without one (recentDate)
 	mlfid    mlfidCache
 	idx      []int
 	scratch  []byte // bufOf's buffer
@@ -649,7 +648,7 @@ func (f *Filter) dateOf(line string, at time.Time, known bool, now time.Time) (d
 		date = f.recentDate(now)
 	case found:
 		date = m.Time
-		f.lastDate, f.lastText = date, line[m.Start:m.End]
+		f.lastDate = date
 	default:
 		date = f.recentDate(now)
 	}
