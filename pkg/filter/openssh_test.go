@@ -171,3 +171,16 @@ func TestNoAllocOnMissingLines(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkNewSSHD compiles the stock sshd filter, one op per filter:
+// what a jail's start (and every f2bctl regex run) pays before its first
+// line.
+func BenchmarkNewSSHD(b *testing.B) {
+	opts := resolvedFilter(b, "sshd", "")
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := New(opts); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
