@@ -27,8 +27,9 @@ import (
 //  3. finish (sequential, in line order): F-MLFID merge, F-NOFAIL and
 //     forget handling, failure ids and the failure, as Process does.
 //
-// The split applies to filters with maxlines 1 outside CheckAll mode (the
-// daemon's jails but multi-line ones): with maxlines above 1 the
+// The split applies to filters with maxlines 1 (the daemon's jails but
+// multi-line ones, and f2bctl regex's CheckAll filters, whose match stage
+// records every failregex's match for stage 3): with maxlines above 1 the
 // failregexes search a buffer of the lines before, so stage 2 is not
 // pure; such filters run every line whole in stage 3.
 
@@ -49,6 +50,30 @@ type Item struct {
 	buf        []byte    // the line as matched (date cut out), kept from line to line
 	matched    []string
 	one        [1]string // matched's storage for a single line
+	all        *allHits  // CheckAll mode: every match (nil: other filters)
+}
+
+// allHits is what the match stage of a CheckAll filter found on a line:
+// every failregex match that has a failure id or an F-MLFID, in failregex
+// order, and whether an ignoreregex matched.
+type allHits struct {
+	hits    []hit
+	kv      [][]groupKV // the hits' groups' storage, by position, kept from line to line
+	ignored bool
+}
+
+// hit is one failregex match of a CheckAll line.
+type hit struct {
+	regex   int
+	g       groupSet
+	matched []string
+}
+
+// reset empties a for a new line, keeping its buffers.
+func (a *allHits) reset() {
+	if a != nil {
+		a.hits, a.ignored = a.hits[:0], false
+	}
 }
 
 // Reset makes it an item for line (from its source at at; zero: dated from
@@ -61,6 +86,7 @@ func (it *Item) Reset(line string, at time.Time) {
 	it.Line, it.At = line, at
 	it.whole, it.hit, it.err = false, false, nil
 	it.g, it.matched, it.one = groupSet{}, nil, [1]string{}
+	it.all.reset()
 }
 
 // Scratch holds one goroutine's buffers for the match stage. Its zero
@@ -74,7 +100,7 @@ type Scratch struct {
 }
 
 // splits reports whether the filter's line work splits into stages.
-func (f *Filter) splits() bool { return f.max <= 1 && !f.checkAll }
+func (f *Filter) splits() bool { return f.max <= 1 }
 
 // Dates runs the first stage over a batch, in order: it must be called
 // from the Filter's goroutine.
@@ -84,6 +110,14 @@ func (f *Filter) Dates(items []Item) {
 			items[i].whole = true
 		}
 		return
+	}
+	if f.checkAll {
+		for i := range items {
+			if items[i].all == nil {
+				items[i].all = new(allHits)
+			}
+			items[i].all.reset()
+		}
 	}
 	// one clock reading for the batch: its lines were read together
 	now := f.now()
@@ -126,18 +160,15 @@ func (f *Filter) Finish(it *Item) (Failure, bool) {
 		return Failure{}, false
 	}
 	var res []Failure
-	if it.whole {
+	switch {
+	case it.whole:
 		res, _ = f.run(it.Line, it.At, !it.At.IsZero())
-	} else {
+	case f.checkAll:
+		res, _ = f.finishAll(it)
+	default:
 		res, _ = f.finish(it)
 	}
-	// the item's references go with the line (its groups' storage stays:
-	// what was kept of them was copied, see mlfidCache.merge; only a
-	// matched line wrote in it)
-	if it.hit {
-		clear(it.kvBuf[:cap(it.kvBuf)])
-	}
-	it.g, it.matched, it.one, it.Line = groupSet{}, nil, [1]string{}, ""
+	it.release()
 	var fl Failure
 	ok := false
 	for _, r := range res {
@@ -150,6 +181,48 @@ func (f *Filter) Finish(it *Item) (Failure, bool) {
 		clear(res) // f.out: no failure kept alive by the buffer
 	}
 	return fl, ok
+}
+
+// FinishAll is Finish for the items of a CheckAll filter: it returns what
+// ProcessLine (or ProcessLineAt, for items with At) returns for the line,
+// the failures of every failregex that matched, and sets what Ignored
+// reports. The slice is the Filter's, valid until its next call.
+func (f *Filter) FinishAll(it *Item) ([]Failure, error) {
+	var res []Failure
+	var err error
+	switch {
+	case it.whole:
+		res, err = f.run(it.Line, it.At, !it.At.IsZero())
+	case f.checkAll:
+		res, err = f.finishAll(it)
+	default:
+		f.wasIgnored = false
+		res, err = f.finish(it)
+	}
+	it.release()
+	return res, err
+}
+
+// release drops the item's references to its line and groups once it is
+// finished (its groups' storage stays: what was kept of them was copied,
+// see mlfidCache.merge; only a matched line wrote in it).
+func (it *Item) release() {
+	if it.hit {
+		clear(it.kvBuf[:cap(it.kvBuf)])
+		if it.all != nil {
+			it.all.release()
+		}
+	}
+	it.g, it.matched, it.one, it.Line = groupSet{}, nil, [1]string{}, ""
+}
+
+// release drops a's references to a finished line's groups.
+func (a *allHits) release() {
+	for k := range a.hits {
+		clear(a.kv[k][:cap(a.kv[k])])
+	}
+	clear(a.hits)
+	a.reset()
 }
 
 // ignoredIn is ignored without recording the result on the Filter.
@@ -221,6 +294,9 @@ func (f *Filter) match(it *Item, s *Scratch) {
 			errs = append(errs, err)
 		}
 		if ign {
+			if f.checkAll {
+				it.ignore()
+			}
 			return
 		}
 	}
@@ -294,9 +370,18 @@ func (f *Filter) match(it *Item, s *Scratch) {
 			continue
 		}
 		s.idx = loc
-		g := f.failGroups(i, buf, loc, lineStr, failOff, it.kvBuf)
-		if cap(g.kv) > cap(it.kvBuf) {
-			it.kvBuf = g.kv[:0] // grown: kept for the next lines
+		kv := it.kvBuf
+		if f.checkAll {
+			kv = it.all.kvFor(len(it.all.hits))
+		}
+		g := f.failGroups(i, buf, loc, lineStr, failOff, kv)
+		if cap(g.kv) > cap(kv) {
+			// grown: kept for the next lines
+			if f.checkAll {
+				it.all.kv[len(it.all.hits)] = g.kv[:0]
+			} else {
+				it.kvBuf = g.kv[:0]
+			}
 		}
 		var matched, rest []string
 		if len(org) == 1 {
@@ -312,11 +397,19 @@ func (f *Filter) match(it *Item, s *Scratch) {
 				errs = append(errs, err)
 			}
 			if ign {
-				return
+				if !f.checkAll {
+					return
+				}
+				it.ignore()
+				buf = "" // (the same text again: CheckAll keeps the lines)
+				continue
 			}
 		}
-		s.lines = append(s.lines[:0], rest...)
-		buf = ""
+		if !f.checkAll {
+			// the next failregexes search what the match left
+			s.lines = append(s.lines[:0], rest...)
+			buf = ""
+		}
 		if hasPre {
 			f.addPrefGroups(&g, i, s.preIdx, lineStr)
 		}
@@ -324,9 +417,29 @@ func (f *Filter) match(it *Item, s *Scratch) {
 			errs = append(errs, fmt.Errorf("failregex[%d]: no failure id in %q", i, buf))
 			continue
 		}
+		if f.checkAll {
+			it.hit = true
+			it.all.hits = append(it.all.hits, hit{regex: i, g: g, matched: matched})
+			continue
+		}
 		it.hit, it.regex, it.g, it.matched = true, i, g, matched
 		return
 	}
+}
+
+// ignore records that an ignoreregex matched the line of a CheckAll
+// filter's item: Ignored reports it once the item is finished.
+func (it *Item) ignore() {
+	it.all.ignored = true
+	it.hit = true // (finished, not skipped)
+}
+
+// kvFor returns the groups' storage of the k-th hit.
+func (a *allHits) kvFor(k int) []groupKV {
+	for len(a.kv) <= k {
+		a.kv = append(a.kv, nil)
+	}
+	return a.kv[k]
 }
 
 // finish is run's end for the failregex match that decides a split line.
@@ -356,6 +469,41 @@ func (f *Filter) finish(it *Item) ([]Failure, error) {
 	out := f.out[:0]
 	for _, id := range ids {
 		out = append(out, f.failure(fail, line, date, i, id))
+	}
+	f.out = out
+	return out, it.err
+}
+
+// finishAll is run's end for the matches of a CheckAll line: each goes
+// through the F-MLFID merge and gives its failures (pending ones
+// included), in failregex order; F-NOFAIL matches give theirs too.
+func (f *Filter) finishAll(it *Item) ([]Failure, error) {
+	a := it.all
+	f.wasIgnored = a != nil && a.ignored
+	out := f.out[:0]
+	if a == nil {
+		return out, it.err
+	}
+	for _, h := range a.hits {
+		cur := entry{g: h.g}
+		fail := &cur
+		if mlfid, ok := h.g.get(gMLFID); ok {
+			fail = f.mlfid.merge(mlfid, cur, h.matched, it.now)
+		} else {
+			fail.matches = h.matched
+		}
+		ids, found := f.failureIDs(&fail.g)
+		if !found {
+			// F-MLFID known but no failure id yet (the match stage kept
+			// no other match without an id): pending
+			fail.g.set(gMLFPending, "1")
+			out = append(out, f.failure(fail, it.Line, it.date, h.regex, ""))
+			out[len(out)-1].Pending = true
+			continue
+		}
+		for _, id := range ids {
+			out = append(out, f.failure(fail, it.Line, it.date, h.regex, id))
+		}
 	}
 	f.out = out
 	return out, it.err

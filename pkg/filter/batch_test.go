@@ -402,3 +402,174 @@ func TestProcessLineKeepsNoLine(t *testing.T) {
 	}
 	t.Logf("%d results compared", checked)
 }
+
+// compareBatchAll is compareBatch for CheckAll filters, as f2bctl regex
+// runs them: every line's results from FinishAll after Batch must be
+// ProcessLine's, every match's failures in order (F-NOFAIL and pending
+// ones included), with the same errors and the same Ignored answer.
+func compareBatchAll(t *testing.T, name string, mk func() (*Filter, error), lines []string, pool *Pool) int {
+	t.Helper()
+	seq, err := mk()
+	if err != nil {
+		t.Logf("%s: %v", name, err)
+		return 0
+	}
+	bat, err := mk()
+	if err != nil {
+		t.Fatalf("%s: second filter: %v", name, err)
+	}
+	type result struct {
+		fs      []Failure
+		err     string
+		ignored bool
+	}
+	errText := func(err error) string {
+		if err == nil {
+			return ""
+		}
+		return err.Error()
+	}
+	own := func(fs []Failure) []Failure {
+		if len(fs) == 0 {
+			return nil
+		}
+		return slices.Clone(fs)
+	}
+	want := make([]result, len(lines))
+	for i, l := range lines {
+		fs, err := seq.ProcessLine(l)
+		want[i] = result{own(fs), errText(err), seq.Ignored()}
+	}
+	sizes := []int{1, 256, 3, 100, 33, 64, 7, 200, 2, 150}
+	var items []Item
+	var buf []byte
+	var got []result
+	diffs, n := 0, 0
+	for i, k := 0, 0; i < len(lines); k++ {
+		m := min(sizes[k%len(sizes)], len(lines)-i)
+		if cap(items) < m {
+			items = make([]Item, m, 256)
+		}
+		items = items[:m]
+		buf = buf[:0]
+		for j := range items {
+			buf = append(buf, lines[i+j]...)
+		}
+		off := 0
+		for j := range items {
+			l := len(lines[i+j])
+			items[j].Reset(unsafe.String(unsafe.SliceData(buf[off:]), l), time.Time{})
+			off += l
+		}
+		bat.Batch(items, pool)
+		for j := range items {
+			fs, err := bat.FinishAll(&items[j])
+			got = append(got, result{own(fs), errText(err), bat.Ignored()})
+		}
+		// what outlives the batch must not point into its lines
+		for k := range buf {
+			buf[k] = 'X'
+		}
+		i += m
+	}
+	for i := range lines {
+		n += len(want[i].fs)
+		if !reflect.DeepEqual(got[i], want[i]) && diffs < 5 {
+			diffs++
+			t.Errorf("%s: line %d %q:\n batch   %+v\n process %+v", name, i+1, lines[i], got[i], want[i])
+		}
+	}
+	return n
+}
+
+// TestBatchAllMatchesProcessLine checks the staged path of CheckAll
+// filters (Batch + FinishAll, f2bctl regex's) against ProcessLine over
+// fail2ban's sample corpus, each log through its filter, and over the
+// generated sshd log through the stock sshd filter in its three modes.
+func TestBatchAllMatchesProcessLine(t *testing.T) {
+	need(t, f2bConfDir, f2bLogs)
+	pool := NewPool(3, PoolOptions{Yield: true})
+	defer pool.Close()
+	loc := testLocation(t)
+	// maker builds a stock filter; edit, when set, changes its
+	// definition first
+	maker := func(name string, params map[string]string, edit func(*config.Filter)) func() (*Filter, error) {
+		def, err := config.LoadFilter(f2bConfDir, name, params)
+		if err != nil {
+			return func() (*Filter, error) { return nil, err }
+		}
+		if edit != nil {
+			edit(def)
+		}
+		return func() (*Filter, error) {
+			return New(Options{
+				PrefRegex: def.PrefRegex, FailRegex: def.FailRegex, IgnoreRegex: def.IgnoreRegex,
+				DatePattern: def.DatePattern, MaxLines: def.MaxLines, CheckAll: true, RawHost: true,
+				Location: loc, Now: func() time.Time { return time.Unix(testNow, 0) },
+			})
+		}
+	}
+	ents, err := os.ReadDir(filepath.Join(f2bConfDir, "filter.d"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	total := 0
+	for _, e := range ents {
+		n := strings.TrimSuffix(e.Name(), ".conf")
+		if !strings.HasSuffix(e.Name(), ".conf") || strings.HasSuffix(n, "common") {
+			continue
+		}
+		logf := filepath.Join(f2bLogs, n)
+		if _, err := os.Stat(logf); err != nil {
+			continue
+		}
+		total += compareBatchAll(t, n, maker(n, nil, nil), batchLines(t, logf), pool)
+	}
+	if total < 500 {
+		t.Fatalf("only %d results compared: the corpus did not run", total)
+	}
+	if testing.Short() {
+		return
+	}
+	out := filepath.Join(t.TempDir(), "sshd.log")
+	cmd := exec.Command("go", "run", "../../scripts/genlog", "-n", "30000", "-seed", "7", "-kind", "sshd",
+		"-start", "1124000000", "-o", out)
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("genlog: %v\n%s", err, b)
+	}
+	lines := batchLines(t, out)
+	for _, mode := range []string{"normal", "aggressive", "ddos"} {
+		n := compareBatchAll(t, "genlog/sshd/"+mode, maker("sshd", map[string]string{"mode": mode}, nil), lines, pool)
+		t.Logf("genlog/sshd/%s: %d results", mode, n)
+	}
+	// An ignoreregex, tried before the failregexes (few of them beside
+	// many failregexes) and after each match (with two failregexes).
+	ignore := func(def *config.Filter) { def.IgnoreRegex = []string{`from 198\.51\.100\.\d+ `} }
+	two := func(def *config.Filter) {
+		ignore(def)
+		def.FailRegex = slices.DeleteFunc(def.FailRegex, func(r string) bool {
+			return !strings.Contains(r, "Failed") && !strings.Contains(r, "Connection from")
+		})[:2]
+	}
+	for _, c := range []struct {
+		name string
+		edit func(*config.Filter)
+	}{{"ignore first", ignore}, {"ignore after a match", two}} {
+		bat, err := maker("sshd", nil, c.edit)()
+		if err != nil {
+			t.Fatal(err)
+		}
+		ignored := 0
+		for _, l := range lines {
+			bat.ProcessLine(l)
+			if bat.Ignored() {
+				ignored++
+			}
+		}
+		if ignored == 0 {
+			t.Fatalf("%s: no line ignored", c.name)
+		}
+		n := compareBatchAll(t, "genlog/sshd/"+c.name, maker("sshd", nil, c.edit), lines, pool)
+		t.Logf("genlog/sshd/%s: %d results, %d lines ignored", c.name, n, ignored)
+	}
+}
