@@ -197,8 +197,15 @@ func (h *batchHandler) finish(ctx context.Context) {
 	}
 	// nothing refers to the lines' text any more (what the filter keeps,
 	// it copied): their chunks may be reused
-	for i := range ls {
-		ls[i].chunk.Release()
+	for i := 0; i < len(ls); {
+		// a run of lines cut from one chunk gives its references back
+		// at once
+		c, n := ls[i].chunk, 1
+		for i+n < len(ls) && ls[i+n].chunk == c {
+			n++
+		}
+		c.ReleaseN(n)
+		i += n
 	}
 	// last, the lines' buffer goes back to the sources (which write new
 	// lines in it at once), without the lines' references

@@ -167,3 +167,32 @@ func TestChunksRecycled(t *testing.T) {
 		t.Errorf("%d buffers for %d held lines in distinct chunks", len(bufs), len(keep))
 	}
 }
+
+// TestChunkReleaseN: references given back in runs (ReleaseN, the
+// daemon's way for a batch's lines of one chunk) recycle the chunk when
+// the last one goes, not before, and one too many panics.
+func TestChunkReleaseN(t *testing.T) {
+	cs := NewChunks()
+	cs.Poison = true // a recycled chunk's bytes turn to 0xff
+	c, text := cs.fill([]byte("a\nb\nc\n"))
+	c.holdN(3) // the three lines; fill's reference is the cutter's
+	c.ReleaseN(2)
+	c.Release() // the cutter's
+	if text != "a\nb\nc\n" {
+		t.Fatalf("chunk recycled with a line still held: %q", text)
+	}
+	c.ReleaseN(1)
+	if text == "a\nb\nc\n" {
+		t.Fatal("chunk not recycled once every line was released")
+	}
+	c2, _ := cs.fill([]byte("d\n"))
+	c2.holdN(1)
+	c2.ReleaseN(0) // nothing
+	c2.ReleaseN(2)
+	defer func() {
+		if recover() == nil {
+			t.Error("a reference released twice did not panic")
+		}
+	}()
+	c2.ReleaseN(1)
+}

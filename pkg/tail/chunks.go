@@ -41,19 +41,38 @@ func (c *Chunk) Release() {
 	}
 	switch n := c.refs.Add(-1); {
 	case n == 0:
-		if c.from.Poison {
-			for i := range c.buf {
-				c.buf[i] = 0xff
-			}
-		}
-		c.from.free.Put(c)
+		c.recycle()
 	case n < 0:
 		panic("tail: a chunk's line released twice")
 	}
 }
 
-// hold takes one more reference on c, for a line cut from it.
-func (c *Chunk) hold() { c.refs.Add(1) }
+// recycle puts c, every line of which was released, back to its Chunks.
+func (c *Chunk) recycle() {
+	if c.from.Poison {
+		for i := range c.buf {
+			c.buf[i] = 0xff
+		}
+	}
+	c.from.free.Put(c)
+}
+
+// ReleaseN gives back n lines' references on c at once, as n calls of
+// Release would (a nil Chunk is ignored).
+func (c *Chunk) ReleaseN(n int) {
+	if c == nil || n == 0 {
+		return
+	}
+	switch m := c.refs.Add(int32(-n)); {
+	case m == 0:
+		c.recycle()
+	case m < 0:
+		panic("tail: a chunk's line released twice")
+	}
+}
+
+// holdN takes n more references on c, for lines about to be cut from it.
+func (c *Chunk) holdN(n int) { c.refs.Add(int32(n)) }
 
 // fill returns a chunk holding a copy of b, and its text: a recycled
 // buffer when one is large enough, else a new one. The caller holds one

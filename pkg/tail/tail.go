@@ -569,9 +569,16 @@ func (f *follower) readChunk(r *reader, from posFrom, p Position, n int) (int, b
 	valid := validUTF8(buf[:end])
 	var c *Chunk // the recycled chunk the lines are cut from (nil: a new string)
 	var s string
+	cut := 0 // lines cut, of held
 	if f.o.Chunks != nil {
 		c, s = f.o.Chunks.fill(buf[:end])
-		defer c.Release() // the follower's own reference, once its lines are cut
+		// one reference per line, taken at once (an atomic addition per
+		// chunk rather than per line); those of lines not cut, when the
+		// context ends the cutting, and the follower's own go back once
+		// the lines are cut
+		held := bytes.Count(buf[:end], []byte{'\n'})
+		c.holdN(held)
+		defer func() { c.ReleaseN(held - cut + 1) }()
 	} else {
 		s = string(buf[:end])
 	}
@@ -595,9 +602,7 @@ func (f *follower) readChunk(r *reader, from posFrom, p Position, n int) (int, b
 		if check && !utf8.ValidString(line) {
 			line = strings.ToValidUTF8(line, "\uFFFD")
 		}
-		if c != nil {
-			c.hold()
-		}
+		cut++
 		f.fn(Line{Text: line, Chunk: c, Pos: f.posOf(r, from, p)})
 	}
 	r.rd.Discard(used)
