@@ -6,6 +6,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sync"
 	"time"
 
@@ -104,10 +105,12 @@ func Run(ctx context.Context, o Options) error {
 	// Sources (log files, journal) feed the jails; on stop they end first
 	// and the jails handle what they read before their positions are
 	// saved.
+	for _, r := range jails {
+		r.jails, r.lineBatch = len(jails), lineBatchFor(len(jails), runtime.GOMAXPROCS(0))
+	}
 	src := startSources(ctx, o.StateDir, jails, o.Now, log)
 	wg.Go(func() { src.run(ctx) })
 	for _, r := range jails {
-		r.jails = len(jails)
 		wg.Go(func() { r.run(ctx, b) })
 		log.Info("jail started", zap.String("jail", r.j.Name()),
 			zap.Int("maxretry", r.j.Config.MaxRetry),

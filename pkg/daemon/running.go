@@ -48,6 +48,10 @@ type running struct {
 	files []string // followed files, for status
 
 	jails int // jails running in the daemon, this one included
+	// lineBatch is the most lines a source gathers for the jail before it
+	// waits (lineBatchFor; 0: maxLineBatch). It is set with jails, before
+	// the sources start.
+	lineBatch int
 }
 
 // queuedBatches is how many batches the sources may have sent that the
@@ -59,6 +63,14 @@ const queuedBatches = 4
 
 func newRunning(j *jail.Jail, p *bantime.Policy) *running {
 	return &running{j: j, policy: p, lines: make(chan []line, queuedBatches), done: make(chan struct{})}
+}
+
+// batchSize is the most lines of a batch of the jail's sources.
+func (r *running) batchSize() int {
+	if r.lineBatch > 0 {
+		return r.lineBatch
+	}
+	return maxLineBatch
 }
 
 func (r *running) usesJournal() bool {
@@ -153,7 +165,7 @@ func (h *batchHandler) start(ls []line) {
 		p = &pendingBatch{}
 	}
 	if cap(p.items) < len(ls) {
-		p.items = make([]filter.Item, len(ls), max(len(ls), maxLineBatch))
+		p.items = make([]filter.Item, len(ls), max(len(ls), h.r.batchSize()))
 	}
 	p.items = p.items[:len(ls)]
 	for i := range ls {

@@ -5,8 +5,26 @@ import (
 	"sync/atomic"
 )
 
-// maxLineBatch is the most lines a source gathers before it waits for its jail.
-const maxLineBatch = 256
+// maxLineBatch is the most lines a source gathers before it waits for its
+// jail while the jails are no more than the cores. Each batch handed on
+// wakes the jail, the source and the flusher in turn: in the daemon
+// benchmark (one jail, 2 cores) batches of 512 rather than 256 halved the
+// goroutine wake-ups (10,163 -> 5,618 in 0.7 s), the cores' idle time
+// (5.4% -> 3%) and the time runnable goroutines waited on an idle core
+// (0.039 -> 0.016 core-s), for 1.7 MB more peak RSS (26.5 MB).
+const maxLineBatch = 512
+
+// lineBatchFor is the batch size of a daemon of jails on cores:
+// maxLineBatch while each jail can have a core of its own, else half as
+// many. Jails that share the cores switch between their batches anyway,
+// and each jail's batches in flight cost memory: ten jails on one log
+// held 79 MB with 256 and 92 MB with 512.
+func lineBatchFor(jails, cores int) int {
+	if jails > cores {
+		return maxLineBatch / 2
+	}
+	return maxLineBatch
+}
 
 // lineBatch is a batch of one source's lines being gathered.
 type lineBatch struct{ lines []line }
@@ -15,7 +33,7 @@ type lineBatch struct{ lines []line }
 // source's goroutine) appends a line to the batch being gathered, and a
 // flusher goroutine sends that batch to the jail as soon as the previous
 // one went, so a batch holds what arrived while the jail was busy (one
-// line when it is idle, at most about maxLineBatch). The batch changes hands
+// line when it is idle, at most about its jail's batch size). The batch changes hands
 // through an atomic pointer: no lock is taken per line, and only the
 // flusher sends, so the lines keep their order.
 //
@@ -33,6 +51,8 @@ type batcher struct {
 	stopped chan struct{} // closed by stop
 	exited  chan struct{} // closed when the flusher ends
 
+	max int // the most lines of a batch (the jail's batchSize)
+
 	// Used on the source's goroutine only:
 	fill *lineBatch // the batch next fills, held out of slot (nil: none)
 	run  int        // lines next added to fill since it was taken
@@ -43,7 +63,7 @@ type batcher struct {
 // giveUp is closed (the lines are then not acknowledged).
 func newBatcher(r *running, giveUp <-chan struct{}) *batcher {
 	b := &batcher{r: r, giveUp: giveUp, wake: make(chan struct{}, 1), taken: make(chan struct{}, 1),
-		stopped: make(chan struct{}), exited: make(chan struct{})}
+		stopped: make(chan struct{}), exited: make(chan struct{}), max: r.batchSize()}
 	go b.flush()
 	return b
 }
@@ -57,7 +77,7 @@ const gather = 64
 // batches are full, and they do not grow line by line.
 // The buffer of a finished batch is taken when there is one large enough.
 func (b *batcher) newBatch(n int) *lineBatch {
-	want := min(max(16, n, b.size), maxLineBatch)
+	want := min(max(16, n, b.size), b.max)
 	if p, _ := b.r.spare.Get().(*lineBatch); p != nil && cap(p.lines) >= want {
 		return p
 	}
@@ -72,7 +92,7 @@ func (b *batcher) add(ls ...line) {
 		p := b.slot.Swap(nil)
 		if p == nil {
 			p = b.newBatch(len(ls))
-		} else if len(p.lines) >= maxLineBatch {
+		} else if len(p.lines) >= b.max {
 			b.slot.Store(p)
 			b.signal()
 			select {
@@ -82,7 +102,7 @@ func (b *batcher) add(ls ...line) {
 				return
 			}
 		}
-		n := min(len(ls), maxLineBatch-len(p.lines))
+		n := min(len(ls), b.max-len(p.lines))
 		p.lines = append(p.lines, ls[:n]...)
 		ls = ls[n:]
 		b.size = len(p.lines)
@@ -97,7 +117,7 @@ func (b *batcher) add(ls ...line) {
 // giveUp is closed meanwhile: the line is dropped then, as add drops it.
 func (b *batcher) next() *line {
 	p := b.fill
-	if p != nil && (b.run == gather || len(p.lines) == maxLineBatch) {
+	if p != nil && (b.run == gather || len(p.lines) == b.max) {
 		b.handOn()
 		p = nil
 	}
@@ -108,7 +128,7 @@ func (b *batcher) next() *line {
 	}
 	n := len(p.lines)
 	if n == cap(p.lines) {
-		p.lines = slices.Grow(p.lines, maxLineBatch-n)
+		p.lines = slices.Grow(p.lines, b.max-n)
 	}
 	p.lines = p.lines[:n+1]
 	b.run++
@@ -118,7 +138,7 @@ func (b *batcher) next() *line {
 // written tells that the line next gave is set: after gather lines (or
 // when the batch is full) they are handed on.
 func (b *batcher) written() {
-	if b.run >= gather || len(b.fill.lines) == maxLineBatch {
+	if b.run >= gather || len(b.fill.lines) == b.max {
 		b.handOn()
 	}
 }
@@ -131,7 +151,7 @@ func (b *batcher) take() *lineBatch {
 		p := b.slot.Swap(nil)
 		if p == nil {
 			p = b.newBatch(0)
-		} else if len(p.lines) >= maxLineBatch {
+		} else if len(p.lines) >= b.max {
 			b.slot.Store(p)
 			b.signal()
 			select {

@@ -29,12 +29,12 @@ func jailSink(r *running, delay time.Duration) <-chan [][]line {
 }
 
 // checkBatches checks that batches hold want's lines in order, none empty
-// or over maxLineBatch, and returns how many there were.
-func checkBatches(t *testing.T, batches [][]line, want []string) int {
+// or over size, and returns how many there were.
+func checkBatches(t *testing.T, batches [][]line, want []string, size int) int {
 	t.Helper()
 	i := 0
 	for _, ls := range batches {
-		if len(ls) == 0 || len(ls) > maxLineBatch {
+		if len(ls) == 0 || len(ls) > size {
 			t.Fatalf("batch of %d lines", len(ls))
 		}
 		for _, l := range ls {
@@ -51,11 +51,16 @@ func checkBatches(t *testing.T, batches [][]line, want []string) int {
 }
 
 // TestBatcherNextInPlace: lines written in place through next reach the
-// jail in order, in batches of at most maxLineBatch; a busy jail gets full
-// batches, and stop hands on the last lines.
+// jail in order, in batches of at most the jail's batch size (the default,
+// and the smaller one of jails that share the cores); a busy jail gets
+// full batches, and stop hands on the last lines.
 func TestBatcherNextInPlace(t *testing.T) {
-	for _, delay := range []time.Duration{0, 2 * time.Millisecond} {
-		r := &running{lines: make(chan []line, 1)}
+	for _, c := range []struct {
+		delay time.Duration
+		size  int
+	}{{0, 0}, {2 * time.Millisecond, 0}, {2 * time.Millisecond, lineBatchFor(10, 2)}} {
+		delay := c.delay
+		r := &running{lines: make(chan []line, 1), lineBatch: c.size}
 		sink := jailSink(r, delay)
 		b := newBatcher(r, nil)
 		var want []string
@@ -79,9 +84,9 @@ func TestBatcherNextInPlace(t *testing.T) {
 		want = append(want, "last")
 		b.stop()
 		close(r.lines)
-		n := checkBatches(t, <-sink, want)
-		if delay > 0 && n > len(want)/maxLineBatch+10 {
-			t.Errorf("busy jail: %d batches for %d lines", n, len(want))
+		n := checkBatches(t, <-sink, want, r.batchSize())
+		if delay > 0 && n > len(want)/r.batchSize()+10 {
+			t.Errorf("busy jail: %d batches of at most %d for %d lines", n, r.batchSize(), len(want))
 		}
 	}
 }
