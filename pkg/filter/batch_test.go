@@ -3,6 +3,7 @@ package filter
 import (
 	"bufio"
 	"math/rand/v2"
+	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -571,5 +572,56 @@ func TestBatchAllMatchesProcessLine(t *testing.T) {
 		}
 		n := compareBatchAll(t, "genlog/sshd/"+c.name, maker("sshd", nil, c.edit), lines, pool)
 		t.Logf("genlog/sshd/%s: %d results, %d lines ignored", c.name, n, ignored)
+	}
+}
+
+// TestCountOnlyResults checks Options.CountOnly's promise over the
+// generated sshd log in CheckAll mode (f2bctl regex's): every result is
+// the full filter's, without groups, users and matches, and an F-NOFAIL
+// one also without its line and address; none is missing or added.
+func TestCountOnlyResults(t *testing.T) {
+	need(t, f2bConfDir)
+	def, err := config.LoadFilter(f2bConfDir, "sshd", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	loc := testLocation(t)
+	mk := func(countOnly bool) *Filter {
+		f, err := New(Options{
+			PrefRegex: def.PrefRegex, FailRegex: def.FailRegex, IgnoreRegex: def.IgnoreRegex,
+			DatePattern: def.DatePattern, MaxLines: def.MaxLines, CheckAll: true, CountOnly: countOnly,
+			Location: loc, Now: func() time.Time { return time.Unix(testNow, 0) },
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return f
+	}
+	out := filepath.Join(t.TempDir(), "sshd.log")
+	cmd := exec.Command("go", "run", "../../scripts/genlog", "-n", "5000", "-seed", "3", "-kind", "sshd",
+		"-start", "1124000000", "-o", out)
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("genlog: %v\n%s", err, b)
+	}
+	full, slim := mk(false), mk(true)
+	nofail := 0
+	for i, l := range batchLines(t, out) {
+		want, _ := full.ProcessLine(l)
+		got, _ := slim.ProcessLine(l)
+		want = slices.Clone(want)
+		for k := range want {
+			w := &want[k]
+			w.Groups, w.Users, w.Matches = nil, nil, nil
+			if w.NoFail {
+				w.Line, w.Addr = "", netip.Addr{}
+				nofail++
+			}
+		}
+		if len(got) != len(want) || len(got) > 0 && !reflect.DeepEqual(got, want) {
+			t.Fatalf("line %d %q:\n count-only %+v\n full       %+v", i+1, l, got, want)
+		}
+	}
+	if nofail < 1000 {
+		t.Fatalf("%d F-NOFAIL results in 5000 lines: the log did not exercise them", nofail)
 	}
 }

@@ -50,8 +50,10 @@ type Options struct {
 	MLFIDTTL time.Duration
 	// CountOnly: failures carry what counting them needs (ID, Addr,
 	// Time, NoFail, Line, Regex); Groups, Users and Matches stay empty,
-	// which spares building them for every failure. A jail whose actions
-	// use no failure tags sets it.
+	// which spares building them for every failure. F-NOFAIL results
+	// (ProcessLine's, in CheckAll mode), which nothing counts, carry only
+	// ID, Time, NoFail and Regex. A jail whose actions use no failure tags
+	// sets it, and f2bctl regex without --json.
 	CountOnly bool
 }
 
@@ -812,7 +814,11 @@ func (f *Filter) failure(e *entry, line string, date time.Time, i int, id string
 	// the id, groups, matches and users may be cut from a batch item's
 	// line or an F-MLFID entry's text, both reused: the failure gets
 	// copies
-	fl := Failure{ID: strings.Clone(id), Time: date, NoFail: truthy(e.g.val(gNoFail)), Line: strings.Clone(line), Regex: i}
+	fl := Failure{ID: strings.Clone(id), Time: date, NoFail: truthy(e.g.val(gNoFail)), Regex: i}
+	if f.countOnly && fl.NoFail {
+		return fl // not counted: no copy of the line, no address
+	}
+	fl.Line = strings.Clone(line)
 	if f.lastID.ok && f.lastID.id == id {
 		if f.lastID.addr.IsValid() {
 			fl.Addr = f.lastID.addr.Unmap()
