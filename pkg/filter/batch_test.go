@@ -136,6 +136,48 @@ func batchLines(t *testing.T, path string) []string {
 	return out
 }
 
+// corpusFilters returns the stock filters that fail2ban's sample corpus
+// has a log of (f2bLogs/NAME).
+func corpusFilters(t *testing.T) []string {
+	t.Helper()
+	ents, err := os.ReadDir(filepath.Join(f2bConfDir, "filter.d"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, e := range ents {
+		n := strings.TrimSuffix(e.Name(), ".conf")
+		if !strings.HasSuffix(e.Name(), ".conf") || strings.HasSuffix(n, "common") {
+			continue
+		}
+		if _, err := os.Stat(filepath.Join(f2bLogs, n)); err == nil {
+			names = append(names, n)
+		}
+	}
+	return names
+}
+
+// checkAllMaker builds a stock filter in CheckAll mode, as f2bctl regex
+// does (frozen clock, raw host names); edit, when set, changes its
+// definition first.
+func checkAllMaker(t *testing.T, name string, params map[string]string, edit func(*config.Filter)) func() (*Filter, error) {
+	def, err := config.LoadFilter(f2bConfDir, name, params)
+	if err != nil {
+		return func() (*Filter, error) { return nil, err }
+	}
+	if edit != nil {
+		edit(def)
+	}
+	loc := testLocation(t)
+	return func() (*Filter, error) {
+		return New(Options{
+			PrefRegex: def.PrefRegex, FailRegex: def.FailRegex, IgnoreRegex: def.IgnoreRegex,
+			DatePattern: def.DatePattern, MaxLines: def.MaxLines, CheckAll: true, RawHost: true,
+			Location: loc, Now: func() time.Time { return time.Unix(testNow, 0) },
+		})
+	}
+}
+
 // filterMaker builds a stock filter for batch comparisons (first match
 // wins, as in the daemon; frozen clock).
 func filterMaker(t *testing.T, name string, params map[string]string, useDNS string) func(bool) (*Filter, error) {
@@ -165,20 +207,8 @@ func TestBatchMatchesProcess(t *testing.T) {
 	need(t, f2bConfDir, f2bLogs)
 	pool := NewPool(3, PoolOptions{Yield: true})
 	defer pool.Close()
-	ents, err := os.ReadDir(filepath.Join(f2bConfDir, "filter.d"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, e := range ents {
-		n := strings.TrimSuffix(e.Name(), ".conf")
-		if !strings.HasSuffix(e.Name(), ".conf") || strings.HasSuffix(n, "common") {
-			continue
-		}
-		logf := filepath.Join(f2bLogs, n)
-		if _, err := os.Stat(logf); err != nil {
-			continue
-		}
-		lines := batchLines(t, logf)
+	for _, n := range corpusFilters(t) {
+		lines := batchLines(t, filepath.Join(f2bLogs, n))
 		for _, dns := range []string{"no", "raw", "yes"} {
 			compareBatch(t, n+"/usedns="+dns, filterMaker(t, n, nil, dns), lines, pool, dns == "raw")
 		}
@@ -346,37 +376,19 @@ func TestLongLineBufferNotKept(t *testing.T) {
 // went through, must be the same.
 func TestProcessLineKeepsNoLine(t *testing.T) {
 	need(t, f2bConfDir, f2bLogs)
-	ents, err := os.ReadDir(filepath.Join(f2bConfDir, "filter.d"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	loc := testLocation(t)
 	checked := 0
-	for _, e := range ents {
-		n := strings.TrimSuffix(e.Name(), ".conf")
-		if !strings.HasSuffix(e.Name(), ".conf") || strings.HasSuffix(n, "common") {
+	for _, n := range corpusFilters(t) {
+		mk := checkAllMaker(t, n, nil, nil)
+		own, err := mk()
+		if err != nil {
+			t.Logf("%s: %v", n, err) // as compareBatch does
 			continue
+		}
+		aliased, err := mk()
+		if err != nil {
+			t.Fatalf("%s: second filter: %v", n, err)
 		}
 		logf := filepath.Join(f2bLogs, n)
-		if _, err := os.Stat(logf); err != nil {
-			continue
-		}
-		def, err := config.LoadFilter(f2bConfDir, n, nil)
-		if err != nil {
-			continue
-		}
-		mk := func() *Filter {
-			f, err := New(Options{
-				PrefRegex: def.PrefRegex, FailRegex: def.FailRegex, IgnoreRegex: def.IgnoreRegex,
-				DatePattern: def.DatePattern, MaxLines: def.MaxLines, CheckAll: true, RawHost: true,
-				Location: loc, Now: func() time.Time { return time.Unix(testNow, 0) },
-			})
-			if err != nil {
-				t.Fatalf("%s: %v", n, err)
-			}
-			return f
-		}
-		own, aliased := mk(), mk()
 		lines := batchLines(t, logf)
 		var want, got [][]Failure
 		var buf []byte
@@ -491,40 +503,9 @@ func TestBatchAllMatchesProcessLine(t *testing.T) {
 	need(t, f2bConfDir, f2bLogs)
 	pool := NewPool(3, PoolOptions{Yield: true})
 	defer pool.Close()
-	loc := testLocation(t)
-	// maker builds a stock filter; edit, when set, changes its
-	// definition first
-	maker := func(name string, params map[string]string, edit func(*config.Filter)) func() (*Filter, error) {
-		def, err := config.LoadFilter(f2bConfDir, name, params)
-		if err != nil {
-			return func() (*Filter, error) { return nil, err }
-		}
-		if edit != nil {
-			edit(def)
-		}
-		return func() (*Filter, error) {
-			return New(Options{
-				PrefRegex: def.PrefRegex, FailRegex: def.FailRegex, IgnoreRegex: def.IgnoreRegex,
-				DatePattern: def.DatePattern, MaxLines: def.MaxLines, CheckAll: true, RawHost: true,
-				Location: loc, Now: func() time.Time { return time.Unix(testNow, 0) },
-			})
-		}
-	}
-	ents, err := os.ReadDir(filepath.Join(f2bConfDir, "filter.d"))
-	if err != nil {
-		t.Fatal(err)
-	}
 	total := 0
-	for _, e := range ents {
-		n := strings.TrimSuffix(e.Name(), ".conf")
-		if !strings.HasSuffix(e.Name(), ".conf") || strings.HasSuffix(n, "common") {
-			continue
-		}
-		logf := filepath.Join(f2bLogs, n)
-		if _, err := os.Stat(logf); err != nil {
-			continue
-		}
-		total += compareBatchAll(t, n, maker(n, nil, nil), batchLines(t, logf), pool)
+	for _, n := range corpusFilters(t) {
+		total += compareBatchAll(t, n, checkAllMaker(t, n, nil, nil), batchLines(t, filepath.Join(f2bLogs, n)), pool)
 	}
 	if total < 500 {
 		t.Fatalf("only %d results compared: the corpus did not run", total)
@@ -540,7 +521,7 @@ func TestBatchAllMatchesProcessLine(t *testing.T) {
 	}
 	lines := batchLines(t, out)
 	for _, mode := range []string{"normal", "aggressive", "ddos"} {
-		n := compareBatchAll(t, "genlog/sshd/"+mode, maker("sshd", map[string]string{"mode": mode}, nil), lines, pool)
+		n := compareBatchAll(t, "genlog/sshd/"+mode, checkAllMaker(t, "sshd", map[string]string{"mode": mode}, nil), lines, pool)
 		t.Logf("genlog/sshd/%s: %d results", mode, n)
 	}
 	// An ignoreregex, tried before the failregexes (few of them beside
@@ -556,7 +537,7 @@ func TestBatchAllMatchesProcessLine(t *testing.T) {
 		name string
 		edit func(*config.Filter)
 	}{{"ignore first", ignore}, {"ignore after a match", two}} {
-		bat, err := maker("sshd", nil, c.edit)()
+		bat, err := checkAllMaker(t, "sshd", nil, c.edit)()
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -570,7 +551,7 @@ func TestBatchAllMatchesProcessLine(t *testing.T) {
 		if ignored == 0 {
 			t.Fatalf("%s: no line ignored", c.name)
 		}
-		n := compareBatchAll(t, "genlog/sshd/"+c.name, maker("sshd", nil, c.edit), lines, pool)
+		n := compareBatchAll(t, "genlog/sshd/"+c.name, checkAllMaker(t, "sshd", nil, c.edit), lines, pool)
 		t.Logf("genlog/sshd/%s: %d results, %d lines ignored", c.name, n, ignored)
 	}
 }
