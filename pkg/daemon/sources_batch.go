@@ -33,9 +33,9 @@ type lineBatch struct{ lines []line }
 // source's goroutine) appends a line to the batch being gathered, and a
 // flusher goroutine sends that batch to the jail as soon as the previous
 // one went, so a batch holds what arrived while the jail was busy (one
-// line when it is idle, at most about its jail's batch size). The batch changes hands
-// through an atomic pointer: no lock is taken per line, and only the
-// flusher sends, so the lines keep their order.
+// line when it is idle, at most its jail's batch size). The batch changes
+// hands through an atomic pointer: no lock is taken per line, and only
+// the flusher sends, so the lines keep their order.
 //
 // A source may also fill the batch in place rather than through add: next
 // gives it the place of its next line in the batch being gathered, which
