@@ -65,24 +65,7 @@ func compareBatch(t *testing.T, name string, mk func(countOnly bool) (*Filter, e
 	diffs, fails := 0, 0
 	for i, k := 0, 0; i < len(lines); k++ {
 		n := min(sizes[k%len(sizes)], len(lines)-i)
-		// the items are reused from batch to batch, as the daemon does,
-		// and their lines are cut from one buffer that is overwritten
-		// once the batch is finished, as a source's recycled chunk is:
-		// nothing the filter keeps or returns may point into it
-		if cap(items) < n {
-			items = make([]Item, n, 256)
-		}
-		items = items[:n]
-		size := 0
-		for j := range items {
-			size += len(lines[i+j])
-		}
-		buf = slices.Grow(buf[:0], size)
-		for j := range items {
-			start := len(buf)
-			buf = append(buf, lines[i+j]...)
-			items[j].Reset(unsafe.String(unsafe.SliceData(buf[start:]), len(lines[i+j])), at(i+j))
-		}
+		items, buf = fillBatch(items, buf, lines, i, n, at)
 		bat.Batch(items, pool)
 		got = got[:0]
 		for j := range items {
@@ -118,6 +101,33 @@ func compareBatch(t *testing.T, name string, mk func(countOnly bool) (*Filter, e
 		}
 	}
 	t.Logf("%s: %d lines, %d failures", name, len(lines), fails)
+}
+
+// fillBatch makes items of lines[first:first+n], as the daemon's batches
+// are: the items are reused from batch to batch, and their lines are cut
+// from one buffer that the caller overwrites once the batch is finished,
+// as a source's recycled chunk is, so that nothing the filter keeps or
+// returns may point into it. at gives a line's source time (nil: none).
+func fillBatch(items []Item, buf []byte, lines []string, first, n int, at func(int) time.Time) ([]Item, []byte) {
+	if cap(items) < n {
+		items = make([]Item, n, 256)
+	}
+	items = items[:n]
+	size := 0
+	for j := range items {
+		size += len(lines[first+j])
+	}
+	buf = slices.Grow(buf[:0], size)
+	for j := range items {
+		start := len(buf)
+		buf = append(buf, lines[first+j]...)
+		var t time.Time
+		if at != nil {
+			t = at(first + j)
+		}
+		items[j].Reset(unsafe.String(unsafe.SliceData(buf[start:]), len(lines[first+j])), t)
+	}
+	return items, buf
 }
 
 // batchLines returns a file's lines (invalid UTF-8 replaced).
@@ -460,20 +470,7 @@ func compareBatchAll(t *testing.T, name string, mk func() (*Filter, error), line
 	diffs, n := 0, 0
 	for i, k := 0, 0; i < len(lines); k++ {
 		m := min(sizes[k%len(sizes)], len(lines)-i)
-		if cap(items) < m {
-			items = make([]Item, m, 256)
-		}
-		items = items[:m]
-		buf = buf[:0]
-		for j := range items {
-			buf = append(buf, lines[i+j]...)
-		}
-		off := 0
-		for j := range items {
-			l := len(lines[i+j])
-			items[j].Reset(unsafe.String(unsafe.SliceData(buf[off:]), l), time.Time{})
-			off += l
-		}
+		items, buf = fillBatch(items, buf, lines, i, m, nil)
 		bat.Batch(items, pool)
 		for j := range items {
 			fs, err := bat.FinishAll(&items[j])
