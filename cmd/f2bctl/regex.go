@@ -311,7 +311,7 @@ const regexBatch = 256
 // line numbers, and its match stage while it runs.
 type lineBatch struct {
 	text    []byte
-	ends    []int // where each line ends in text
+	ends    []int // where each line, with its newline, ends in text
 	items   []filter.Item
 	linenos []int
 	job     *filter.Job
@@ -346,7 +346,7 @@ func matchBatches(f *filter.Filter, sc *bufio.Scanner, t *tally) error {
 			if !ok {
 				continue
 			}
-			b.text = append(b.text, line...)
+			b.text = append(append(b.text, line...), '\n') // matched in place (ResetNL)
 			b.ends = append(b.ends, len(b.text))
 			b.linenos = append(b.linenos, lineno)
 		}
@@ -357,7 +357,7 @@ func matchBatches(f *filter.Filter, sc *bufio.Scanner, t *tally) error {
 		b.items = slices.Grow(b.items[:0], len(b.ends))[:len(b.ends)]
 		from := 0
 		for i, end := range b.ends {
-			b.items[i].Reset(unsafe.String(unsafe.SliceData(b.text[from:]), end-from), time.Time{})
+			b.items[i].ResetNL(unsafe.String(unsafe.SliceData(b.text[from:]), end-from), time.Time{})
 			from = end
 		}
 		b.job = f.Start(b.items, pool)

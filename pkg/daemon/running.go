@@ -21,6 +21,7 @@ import (
 // journal).
 type line struct {
 	text   string
+	withNL string      // text and its newline, in the same memory, when the source has them so ("": not)
 	chunk  *tail.Chunk // the recycled buffer text is cut from (nil: none), released once the line is handled
 	t      time.Time
 	ack    acker
@@ -169,7 +170,11 @@ func (h *batchHandler) start(ls []line) {
 	}
 	p.items = p.items[:len(ls)]
 	for i := range ls {
-		p.items[i].Reset(ls[i].text, ls[i].t)
+		if ls[i].withNL != "" {
+			p.items[i].ResetNL(ls[i].withNL, ls[i].t) // matched in place
+		} else {
+			p.items[i].Reset(ls[i].text, ls[i].t)
+		}
 	}
 	p.ls = ls
 	p.job = h.r.j.Start(p.items, h.pool)

@@ -199,7 +199,7 @@ func followFile(ctx context.Context, b *batcher, path string, opts tail.Options,
 	opts.CaughtUp = b.handOn
 	err := tail.Follow(ctx, path, opts, func(tl tail.Line) {
 		if l := b.next(); l != nil {
-			l.text, l.chunk, l.ack, l.pos = tl.Text, tl.Chunk, ack, tl.Pos
+			l.text, l.withNL, l.chunk, l.ack, l.pos = tl.Text, tl.WithNL, tl.Chunk, ack, tl.Pos
 			b.written()
 		}
 	})

@@ -39,6 +39,9 @@ type Item struct {
 	Line string    // the log line
 	At   time.Time // the line's time from its source (journal); zero: dated from its text
 
+	// nl is Line followed by its newline, when the source gave it so
+	// (ResetNL): the match stage then searches the line in place.
+	nl         string
 	now, date  time.Time
 	cutS, cutE int
 	err        error // errors of the dates and match stages
@@ -83,10 +86,23 @@ func (it *Item) Reset(line string, at time.Time) {
 	// field by field, not a new Item: the stages set the others before
 	// they read them (Dates: the dates and cuts; match: the regex of a
 	// hit), and the line is not copied around twice
-	it.Line, it.At = line, at
+	it.Line, it.At, it.nl = line, at, ""
 	it.whole, it.hit, it.err = false, false, nil
 	it.g, it.matched, it.one = groupSet{}, nil, [1]string{}
 	it.all.reset()
+}
+
+// ResetNL is Reset for a line given with its newline (text ends with
+// '\n', which is not part of the line): a line whose date is at its start,
+// or that has none, is then matched in place, without a copy. The text's
+// memory must stay as it is until the item is finished, as with Reset.
+func (it *Item) ResetNL(text string, at time.Time) {
+	line, nl := text, ""
+	if n := len(text); n > 0 && text[n-1] == '\n' {
+		line, nl = text[:n-1], text
+	}
+	it.Reset(line, at)
+	it.nl = nl
 }
 
 // Scratch holds one goroutine's buffers for the match stage. Its zero
@@ -147,7 +163,7 @@ func (it *Item) Skip() bool {
 	if it.whole || it.hit {
 		return false
 	}
-	it.Line = ""
+	it.Line, it.nl = "", ""
 	return true
 }
 
@@ -213,7 +229,7 @@ func (it *Item) release() {
 			it.all.release()
 		}
 	}
-	it.g, it.matched, it.one, it.Line = groupSet{}, nil, [1]string{}, ""
+	it.g, it.matched, it.one, it.Line, it.nl = groupSet{}, nil, [1]string{}, "", ""
 }
 
 // release drops a's references to a finished line's groups.
@@ -266,21 +282,30 @@ func (f *Filter) match(it *Item, s *Scratch) {
 			it.err = errors.Join(errs...)
 		}
 	}()
-	// the line, its date cut out, in the item's own buffer: the groups
-	// and matched line of a hit are cut from it and stay valid until the
-	// item is finished, which copies what it keeps (mlfidCache.merge,
-	// Filter.failure): a hit costs no allocation
+	// the line, its date cut out, and a newline: in place when the source
+	// gave the line with its newline (ResetNL) and the date is at its
+	// start, else in the item's own buffer. The groups and matched line
+	// of a hit are cut from it and stay valid until the item is finished,
+	// which copies what it keeps (mlfidCache.merge, Filter.failure): a
+	// hit costs no allocation
 	line := it.Line
-	b := it.buf[:0]
-	if n := len(line) - (it.cutE - it.cutS) + 1; n > itemBufMax {
-		b = nil // a long line: a buffer of its own, not kept
+	var buf string
+	if it.cutS == 0 && it.nl != "" {
+		// the date at the start (or none): the rest of the line and its
+		// newline are where the source has them
+		buf = it.nl[it.cutE:]
+	} else {
+		b := it.buf[:0]
+		if n := len(line) - (it.cutE - it.cutS) + 1; n > itemBufMax {
+			b = nil // a long line: a buffer of its own, not kept
+		}
+		b = append(b, line[:it.cutS]...)
+		b = append(append(b, line[it.cutE:]...), '\n')
+		if cap(b) <= itemBufMax {
+			it.buf = b
+		}
+		buf = unsafe.String(unsafe.SliceData(b), len(b))
 	}
-	b = append(b, line[:it.cutS]...)
-	b = append(append(b, line[it.cutE:]...), '\n')
-	if cap(b) <= itemBufMax {
-		it.buf = b
-	}
-	buf := unsafe.String(unsafe.SliceData(b), len(b))
 	lineStr := buf
 	body := buf[:len(buf)-1]
 	s.org1[0] = body

@@ -107,7 +107,9 @@ func compareBatch(t *testing.T, name string, mk func(countOnly bool) (*Filter, e
 // are: the items are reused from batch to batch, and their lines are cut
 // from one buffer that the caller overwrites once the batch is finished,
 // as a source's recycled chunk is, so that nothing the filter keeps or
-// returns may point into it. at gives a line's source time (nil: none).
+// returns may point into it. Every other line is given with its newline
+// (ResetNL), the others without (Reset). at gives a line's source time
+// (nil: none).
 func fillBatch(items []Item, buf []byte, lines []string, first, n int, at func(int) time.Time) ([]Item, []byte) {
 	if cap(items) < n {
 		items = make([]Item, n, 256)
@@ -115,7 +117,7 @@ func fillBatch(items []Item, buf []byte, lines []string, first, n int, at func(i
 	items = items[:n]
 	size := 0
 	for j := range items {
-		size += len(lines[first+j])
+		size += len(lines[first+j]) + 1
 	}
 	buf = slices.Grow(buf[:0], size)
 	for j := range items {
@@ -124,6 +126,13 @@ func fillBatch(items []Item, buf []byte, lines []string, first, n int, at func(i
 		var t time.Time
 		if at != nil {
 			t = at(first + j)
+		}
+		if (first+j)%2 == 1 {
+			// every other line comes with its newline, as the daemon's
+			// file sources give them, and is matched in place
+			buf = append(buf, '\n')
+			items[j].ResetNL(unsafe.String(unsafe.SliceData(buf[start:]), len(buf)-start), t)
+			continue
 		}
 		items[j].Reset(unsafe.String(unsafe.SliceData(buf[start:]), len(lines[first+j])), t)
 	}

@@ -81,12 +81,34 @@ func TestChunkedSameLines(t *testing.T) {
 		return c
 	}
 	want := read(0)
+	raw := strings.Split(sb.String(), "\n")
 	for _, chunk := range []int{1, 2, 7, 64, 333, 4096, 1 << 20} {
 		got := read(chunk)
+		if len(got.bad) > 0 {
+			t.Fatalf("chunk %d: %d lines with a wrong WithNL, the first %s", chunk, len(got.bad), got.bad[0])
+		}
+		withNL, same := 0, 0
 		for i := range want.lines {
 			if got.lines[i] != want.lines[i] || got.pos[i] != want.pos[i] {
 				t.Fatalf("chunk %d: line %d is %q at %+v, want %q at %+v", chunk, i, got.lines[i], got.pos[i], want.lines[i], want.pos[i])
 			}
+			// WithNL only for a line read as it is in the file (not cut,
+			// no carriage return dropped, no invalid UTF-8 replaced)
+			if raw[i] == got.lines[i] {
+				same++
+			}
+			if got.nl[i] {
+				withNL++
+				if raw[i] != got.lines[i] {
+					t.Fatalf("chunk %d: line %d %q has WithNL, but the file has %q", chunk, i, got.lines[i], raw[i])
+				}
+			}
+		}
+		// with chunks larger than the lines, nearly every line read as
+		// written comes with its newline (not those read past a chunk's
+		// end, one string each)
+		if chunk >= 4096 && withNL < same*9/10 {
+			t.Fatalf("chunk %d: %d of %d lines read as written have WithNL", chunk, withNL, same)
 		}
 	}
 	// The partial last line, completed while a chunked follower runs.

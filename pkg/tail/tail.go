@@ -53,7 +53,14 @@ type Position struct {
 // Line is one complete line of the file and the position just after it.
 type Line struct {
 	Text string
-	Pos  Position
+	// WithNL, when not empty, is Text followed by the newline that ended
+	// it, cut from the same memory (Text is WithNL without its last
+	// byte): a consumer that wants the line with a newline need not copy
+	// it. Lines cut from a chunk have it, but those changed on the way
+	// (a carriage return dropped, a long line cut, invalid UTF-8
+	// replaced).
+	WithNL string
+	Pos    Position
 	// Chunk, with Options.Chunks, is the recycled buffer Text is cut from:
 	// call its Release once Text is no longer used.
 	Chunk *Chunk
@@ -587,7 +594,8 @@ func (f *follower) readChunk(r *reader, from posFrom, p Position, n int) (int, b
 		n++
 		f.lagWatch(r, n)
 		k := strings.IndexByte(s[used:], '\n')
-		line := s[used : used+k]
+		withNL := s[used : used+k+1]
+		line := withNL[:k]
 		used += k + 1
 		r.offset += int64(k + 1)
 		r.consumed = r.offset
@@ -601,9 +609,13 @@ func (f *follower) readChunk(r *reader, from posFrom, p Position, n int) (int, b
 		}
 		if check && !utf8.ValidString(line) {
 			line = strings.ToValidUTF8(line, "\uFFFD")
+			withNL = ""
+		}
+		if len(line) != k {
+			withNL = "" // cut: no longer followed by the newline
 		}
 		cut++
-		f.fn(Line{Text: line, Chunk: c, Pos: f.posOf(r, from, p)})
+		f.fn(Line{Text: line, WithNL: withNL, Chunk: c, Pos: f.posOf(r, from, p)})
 	}
 	r.rd.Discard(used)
 	return n, true

@@ -9,6 +9,7 @@ import (
 	"sync"
 	"testing"
 	"time"
+	"unsafe"
 )
 
 // collector gathers lines from a follower running in the background.
@@ -16,10 +17,16 @@ type collector struct {
 	mu    sync.Mutex
 	lines []string
 	pos   []Position
+	nl    []bool   // the line came with its newline (Line.WithNL)
+	bad   []string // lines whose WithNL was not their text and newline, in place
 }
 
 func (c *collector) add(l Line) {
 	text := l.Text
+	var bad string
+	if nl := l.WithNL; nl != "" && (nl != text+"\n" || unsafe.StringData(nl) != unsafe.StringData(text)) {
+		bad = fmt.Sprintf("%q with %q", text, nl)
+	}
 	if l.Chunk != nil {
 		// a recycled chunk: the text is copied, then the chunk released
 		text = strings.Clone(text)
@@ -28,6 +35,10 @@ func (c *collector) add(l Line) {
 	c.mu.Lock()
 	c.lines = append(c.lines, text)
 	c.pos = append(c.pos, l.Pos)
+	c.nl = append(c.nl, l.WithNL != "")
+	if bad != "" {
+		c.bad = append(c.bad, bad)
+	}
 	c.mu.Unlock()
 }
 
