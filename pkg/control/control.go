@@ -105,7 +105,7 @@ func serveConn(ctx context.Context, conn net.Conn, h Handler) {
 	stop := context.AfterFunc(ctx, func() { conn.Close() })
 	defer stop()
 	sc := bufio.NewScanner(conn)
-	sc.Buffer(make([]byte, 64<<10), MaxRequest)
+	sc.Buffer(nil, MaxRequest) // requests are small: the buffer grows for a large one
 	enc := json.NewEncoder(conn)
 	for sc.Scan() {
 		var resp response

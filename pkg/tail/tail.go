@@ -590,7 +590,12 @@ func (f *follower) readChunk(r *reader, from posFrom, p Position, n int) (int, b
 		s = string(buf[:end])
 	}
 	used := 0
-	for used < len(s) && f.ctx.Err() == nil {
+	for used < len(s) {
+		// the context is looked at every ctxLines lines, not per line: a
+		// cancelable context's Err takes a lock
+		if cut%ctxLines == 0 && f.ctx.Err() != nil {
+			break
+		}
 		n++
 		f.lagWatch(r, n)
 		k := strings.IndexByte(s[used:], '\n')
@@ -620,6 +625,10 @@ func (f *follower) readChunk(r *reader, from posFrom, p Position, n int) (int, b
 	r.rd.Discard(used)
 	return n, true
 }
+
+// ctxLines is how many lines readChunk cuts between two looks at its
+// context.
+const ctxLines = 64
 
 // posOf is the position after the line of r just read, as from says (p
 // is the position continued, for continuedPos).
