@@ -756,6 +756,11 @@ func normAddr(s, cidr string, norm bool) (string, netip.Addr) {
 	if !norm {
 		return s, addrOf(s)
 	}
+	if cidr == "" {
+		if a, ok := canonicalIPv4(s); ok {
+			return s, a // most ids: an IPv4 address as it prints
+		}
+	}
 	t := s
 	if len(t) > 2 && t[0] == '[' && t[len(t)-1] == ']' {
 		t = t[1 : len(t)-1]
@@ -791,8 +796,47 @@ func normAddr(s, cidr string, norm bool) (string, netip.Addr) {
 	return a.String(), a
 }
 
+// canonicalIPv4 parses s when it is an IPv4 address written as it prints
+// (four decimal numbers up to 255 without leading zeros, separated by
+// dots), which netip.ParseAddr would parse to the same address and Addr
+// print back as s. It reports false for anything else, which the caller
+// parses in full.
+func canonicalIPv4(s string) (netip.Addr, bool) {
+	if len(s) < 7 || len(s) > 15 {
+		return netip.Addr{}, false
+	}
+	var b [4]byte
+	k, v, digits := 0, 0, 0
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c >= '0' && c <= '9':
+			if digits > 0 && v == 0 {
+				return netip.Addr{}, false // a leading zero
+			}
+			v = v*10 + int(c-'0')
+			digits++
+			if v > 255 {
+				return netip.Addr{}, false
+			}
+		case c == '.' && digits > 0 && k < 3:
+			b[k], k, v, digits = byte(v), k+1, 0, 0
+		default:
+			return netip.Addr{}, false
+		}
+	}
+	if k != 3 || digits == 0 {
+		return netip.Addr{}, false
+	}
+	b[3] = byte(v)
+	return netip.AddrFrom4(b), true
+}
+
 // addrOf is the address id is the text of (invalid when it is none).
 func addrOf(id string) netip.Addr {
+	if a, ok := canonicalIPv4(id); ok {
+		return a
+	}
 	a, err := netip.ParseAddr(id)
 	if err != nil || a.Zone() != "" {
 		return netip.Addr{}

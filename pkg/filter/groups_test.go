@@ -1,6 +1,8 @@
 package filter
 
 import (
+	"fmt"
+	"math/rand/v2"
 	"net/netip"
 	"testing"
 )
@@ -57,5 +59,41 @@ func TestNormAddr(t *testing.T) {
 				t.Errorf("%q/%q/%v: id %q with address %v, parsing the id gives %v", c.s, c.cidr, norm, id, a, want)
 			}
 		}
+	}
+}
+
+// TestCanonicalIPv4 checks normAddr's fast path against netip: it must
+// take exactly the texts that parse to an IPv4 address printing as the
+// text itself, and give that address. The texts are random strings of
+// digits and dots (most near misses: leading zeros, numbers over 255,
+// too few or many parts), and addresses written every way.
+func TestCanonicalIPv4(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 9))
+	texts := []string{"", "0.0.0.0", "255.255.255.255", "256.1.1.1", "01.2.3.4", "1.2.3.04", "1.2.3", "1.2.3.4.5",
+		"1..2.3", ".1.2.3", "1.2.3.", "1.2.3.4 ", "192.0.2.1", "1.2.3.-4", "1.2.3.4/8", "::1", "1.2.3.00", "100.200.250.255"}
+	for range 200000 {
+		var b []byte
+		for n := r.IntN(17); n > 0; n-- {
+			b = append(b, "0123456789.0123456789.25x"[r.IntN(25)])
+		}
+		texts = append(texts, string(b))
+	}
+	for range 20000 {
+		texts = append(texts, fmt.Sprintf("%d.%d.%d.%d", r.IntN(300), r.IntN(300), r.IntN(300), r.IntN(300)))
+	}
+	took := 0
+	for _, s := range texts {
+		a, ok := canonicalIPv4(s)
+		p, err := netip.ParseAddr(s)
+		want := err == nil && p.Is4() && p.String() == s
+		if ok != want || ok && a != p {
+			t.Fatalf("%q: canonicalIPv4 gives %v %v, netip parses %v (%v)", s, a, ok, p, err)
+		}
+		if ok {
+			took++
+		}
+	}
+	if took < 10000 {
+		t.Fatalf("only %d of %d texts were addresses: the test does not try the fast path", took, len(texts))
 	}
 }
