@@ -317,61 +317,79 @@ type lineBatch struct {
 	job     *filter.Job
 }
 
+// regexDepth is the most batches matchBatches has in flight: scanned and
+// dated, matching, or waiting to be counted.
+const regexDepth = 4
+
 // matchBatches runs a filter of single lines over the lines in batches,
-// as the daemon does: a batch's dates on this goroutine, its matching on
-// one worker per core, while the batch before is finished and counted.
+// as the daemon does, in three stages that overlap: a reading goroutine
+// scans the lines and finds their dates (filter.Filter.Start), one worker
+// per core matches them, and this goroutine finishes and counts each batch
+// in order (FinishAll). The filter's dates and finish stages share no
+// state, so the first and the last may run at once on two goroutines.
 // The results are ProcessLine's (filter's TestBatchAllMatchesProcessLine).
 func matchBatches(f *filter.Filter, sc *bufio.Scanner, t *tally) error {
 	pool := filter.NewPool(runtime.GOMAXPROCS(0), filter.PoolOptions{Yield: true})
 	defer pool.Close()
-	var bufs [2]lineBatch
-	var pending *lineBatch // started, not yet counted
-	finish := func(b *lineBatch) error {
+	free := make(chan *lineBatch, regexDepth)
+	for range regexDepth {
+		free <- new(lineBatch)
+	}
+	started := make(chan *lineBatch, regexDepth) // never full: there are regexDepth batches
+	stop := make(chan struct{})
+	go func() {
+		defer close(started)
+		lineno := 0
+		for {
+			var b *lineBatch
+			select {
+			case b = <-free:
+			case <-stop:
+				return
+			}
+			b.text, b.ends, b.linenos = b.text[:0], b.ends[:0], b.linenos[:0]
+			for len(b.ends) < regexBatch && sc.Scan() {
+				lineno++
+				line, ok := tested(sc.Bytes())
+				if !ok {
+					continue
+				}
+				b.text = append(append(b.text, line...), '\n') // matched in place (ResetNL)
+				b.ends = append(b.ends, len(b.text))
+				b.linenos = append(b.linenos, lineno)
+			}
+			if len(b.ends) == 0 {
+				return // the end of the log (or a read error, which the caller reports)
+			}
+			// the items' lines are cut from text once it stops growing
+			b.items = slices.Grow(b.items[:0], len(b.ends))[:len(b.ends)]
+			from := 0
+			for i, end := range b.ends {
+				b.items[i].ResetNL(unsafe.String(unsafe.SliceData(b.text[from:]), end-from), time.Time{})
+				from = end
+			}
+			b.job = f.Start(b.items, pool)
+			started <- b
+		}
+	}()
+	var err error
+	for b := range started {
 		b.job.Wait()
+		if err != nil {
+			continue // stopping: the batches in flight are only waited for
+		}
 		for i := range b.items {
-			res, err := f.FinishAll(&b.items[i])
-			if err := t.line(b.linenos[i], res, err); err != nil {
-				return err
+			res, ferr := f.FinishAll(&b.items[i])
+			if err = t.line(b.linenos[i], res, ferr); err != nil {
+				close(stop)
+				break
 			}
 		}
-		return nil
+		if err == nil {
+			free <- b
+		}
 	}
-	lineno := 0
-	for k := 0; ; k ^= 1 {
-		b := &bufs[k]
-		b.text, b.ends, b.linenos = b.text[:0], b.ends[:0], b.linenos[:0]
-		for len(b.ends) < regexBatch && sc.Scan() {
-			lineno++
-			line, ok := tested(sc.Bytes())
-			if !ok {
-				continue
-			}
-			b.text = append(append(b.text, line...), '\n') // matched in place (ResetNL)
-			b.ends = append(b.ends, len(b.text))
-			b.linenos = append(b.linenos, lineno)
-		}
-		if len(b.ends) == 0 {
-			break
-		}
-		// the items' lines are cut from text once it stops growing
-		b.items = slices.Grow(b.items[:0], len(b.ends))[:len(b.ends)]
-		from := 0
-		for i, end := range b.ends {
-			b.items[i].ResetNL(unsafe.String(unsafe.SliceData(b.text[from:]), end-from), time.Time{})
-			from = end
-		}
-		b.job = f.Start(b.items, pool)
-		if pending != nil {
-			if err := finish(pending); err != nil {
-				return err
-			}
-		}
-		pending = b
-	}
-	if pending != nil {
-		return finish(pending)
-	}
-	return nil
+	return err
 }
 
 // loadRegexFilter fills opts from FILTER: a .conf path, a filter name of

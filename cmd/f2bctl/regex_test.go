@@ -1,17 +1,22 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/f2bd/f2bd/internal/benchlog"
 	"github.com/f2bd/f2bd/internal/oracle"
+	"github.com/f2bd/f2bd/pkg/filter"
 )
 
 const (
@@ -182,4 +187,58 @@ func uniq(s []string) []string {
 		}
 	}
 	return out
+}
+
+// TestRegexBatchesMatchLines: the batched run (matchBatches: dates on a
+// reading goroutine, matching on the workers, finishing and counting on
+// another goroutine, several batches in flight) writes what the line by
+// line run writes (matchLines: ProcessLine), failure for failure and
+// count for count, over a generated auth.log of many batches. Run with
+// -race, it also checks that the dates and finish stages share nothing.
+func TestRegexBatchesMatchLines(t *testing.T) {
+	needOracle(t)
+	lines := benchlog.Lines(t, "sshd")
+	lines = lines[:min(len(lines), 60000)]
+	text := strings.Join(lines, "\n") + "\n"
+	run := func(batched bool) (string, tally) {
+		opts := filter.Options{CheckAll: true, Now: func() time.Time { return time.Unix(1741000000, 0) }}
+		if _, err := loadRegexFilter(f2bEtc, "sshd", &opts); err != nil {
+			t.Fatal(err)
+		}
+		f, err := filter.New(opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out bytes.Buffer
+		tl := tally{f: f, json: true, enc: json.NewEncoder(&out), perRegex: make([]int, len(opts.FailRegex))}
+		sc := bufio.NewScanner(strings.NewReader(text))
+		if batched {
+			err = matchBatches(f, sc, &tl)
+		} else {
+			err = matchLines(f, sc, &tl)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		tl.f, tl.enc = nil, nil
+		return out.String(), tl
+	}
+	want, wantT := run(false)
+	got, gotT := run(true)
+	if got != want {
+		g, w := strings.Split(got, "\n"), strings.Split(want, "\n")
+		for i := range min(len(g), len(w)) {
+			if g[i] != w[i] {
+				t.Fatalf("failure %d differs:\n batched      %s\n line by line %s", i, g[i], w[i])
+			}
+		}
+		t.Fatalf("batched: %d failures, line by line %d", len(g), len(w))
+	}
+	if !reflect.DeepEqual(gotT, wantT) {
+		t.Fatalf("counts differ:\n batched      %+v\n line by line %+v", gotT, wantT)
+	}
+	if wantT.matched < 1000 || wantT.tested != len(lines) {
+		t.Fatalf("%d lines tested, %d matched: the log did not exercise the filter", wantT.tested, wantT.matched)
+	}
+	t.Logf("%d lines: %d matched, %d ignored, %d missed", wantT.tested, wantT.matched, wantT.ignored, wantT.missed)
 }

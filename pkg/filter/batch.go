@@ -27,6 +27,12 @@ import (
 //  3. finish (sequential, in line order): F-MLFID merge, F-NOFAIL and
 //     forget handling, failure ids and the failure, as Process does.
 //
+// Stages 1 and 3 use separate parts of the Filter (1: the date detector
+// and the last date; 3: the F-MLFID cache and the results' buffers), so
+// that one goroutine may run the dates of a batch while another finishes
+// an earlier one (f2bctl regex does); each stage still runs on one
+// goroutine at a time, in line order.
+//
 // The split applies to filters with maxlines 1 (the daemon's jails but
 // multi-line ones, and f2bctl regex's CheckAll filters, whose match stage
 // records every failregex's match for stage 3): with maxlines above 1 the
