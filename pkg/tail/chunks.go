@@ -1,6 +1,7 @@
 package tail
 
 import (
+	"math/bits"
 	"sync"
 	"sync/atomic"
 	"unsafe"
@@ -80,7 +81,10 @@ func (c *Chunk) holdN(n int) { c.refs.Add(int32(n)) }
 func (cs *Chunks) fill(b []byte) (*Chunk, string) {
 	c, _ := cs.free.Get().(*Chunk)
 	if c == nil || cap(c.buf) < len(b) {
-		c = &Chunk{buf: make([]byte, 0, len(b)), from: cs}
+		// a power of two: the chunks of a follower (of up to
+		// Options.Chunk bytes, most of them full) fit in one another's
+		// buffers, rather than each smaller one being dropped
+		c = &Chunk{buf: make([]byte, 0, 1<<bits.Len(uint(max(len(b), 1)-1))), from: cs}
 	}
 	c.buf = append(c.buf[:0], b...)
 	c.refs.Store(1)
