@@ -73,6 +73,12 @@ func (c *Counter[K]) AddWeighted(id K, t time.Time, line string, n int) Result {
 	e, ok := c.entries[id]
 	if !ok {
 		e = &entry{first: t, last: t}
+		if c.maxMatch > 0 {
+			// room for the lines up to a ban, at once: the id's
+			// entry then grows its matches no more (each of its
+			// failures counts at least 1 of maxretry)
+			e.matches = make([]string, 0, min(c.maxMatch, c.maxRetry))
+		}
 		c.entries[id] = e
 	} else if t.After(e.last) {
 		if e.first.Before(t.Add(-c.findTime)) {
