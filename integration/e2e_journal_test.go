@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/f2bd/f2bd/internal/testenv"
 )
 
 // journalRemote finds systemd-journal-remote, which turns an export-format
@@ -19,7 +21,7 @@ func journalRemote(t testing.TB) string {
 			return p
 		}
 	}
-	skipOrFatal(t, "systemd-journal-remote is needed (package systemd-journal-remote)")
+	testenv.Missing(t, "systemd-journal-remote is needed (package systemd-journal-remote)")
 	return ""
 }
 

@@ -15,6 +15,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/f2bd/f2bd/internal/testenv"
 )
 
 // TestMain removes the binaries built by buildBinaries once all tests ran.
@@ -26,21 +28,6 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// inCI reports whether the tests run under CI, where a missing requirement
-// is a failure instead of a reason to skip.
-func inCI() bool { return os.Getenv("CI") == "true" }
-
-// skipOrFatal stops the test because a requirement is missing: t.Fatal under
-// CI=true, t.Skip otherwise.
-func skipOrFatal(t testing.TB, format string, args ...any) {
-	t.Helper()
-	msg := fmt.Sprintf(format, args...)
-	if inCI() {
-		t.Fatalf("requirement missing (CI=true): %s", msg)
-	}
-	t.Skipf("skipping: %s (set CI=true to make this a failure)", msg)
-}
-
 // harnessTools are the programs the harness runs.
 var harnessTools = []string{"ip", "nft", "sshd", "ssh", "ssh-keygen", "sshpass", "nc", "nsenter"}
 
@@ -49,7 +36,7 @@ var harnessTools = []string{"ip", "nft", "sshd", "ssh", "ssh-keygen", "sshpass",
 func requireHarness(t testing.TB, extra ...string) {
 	t.Helper()
 	if os.Geteuid() != 0 {
-		skipOrFatal(t, "test needs root to create network namespaces")
+		testenv.Missing(t, "test needs root to create network namespaces")
 	}
 	var missing []string
 	for _, tool := range append(append([]string(nil), harnessTools...), extra...) {
@@ -58,7 +45,7 @@ func requireHarness(t testing.TB, extra ...string) {
 		}
 	}
 	if len(missing) > 0 {
-		skipOrFatal(t, "missing tools: %s", strings.Join(missing, ", "))
+		testenv.Missing(t, "missing tools: %s", strings.Join(missing, ", "))
 	}
 }
 
@@ -392,7 +379,7 @@ func buildBinaries(t testing.TB) (f2bd, f2bctl string) {
 		}
 	})
 	if buildErr != nil {
-		skipOrFatal(t, "f2bd binaries do not build: %v", buildErr)
+		testenv.Missing(t, "f2bd binaries do not build: %v", buildErr)
 	}
 	return filepath.Join(binDir, "f2bd"), filepath.Join(binDir, "f2bctl")
 }

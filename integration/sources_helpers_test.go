@@ -13,6 +13,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/f2bd/f2bd/internal/testenv"
 )
 
 // docAddr returns the i-th of many distinct IPv6 documentation addresses
@@ -298,7 +300,7 @@ func journaldBin(t testing.TB) string {
 			return p
 		}
 	}
-	skipOrFatal(t, "systemd-journald is needed (package systemd)")
+	testenv.Missing(t, "systemd-journald is needed (package systemd)")
 	return ""
 }
 

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
-	"fmt"
 	"os"
 	"os/exec"
 	"strconv"
@@ -12,6 +11,8 @@ import (
 	"testing"
 	"time"
 	"unicode/utf8"
+
+	"github.com/f2bd/f2bd/internal/testenv"
 )
 
 // need fails the test when a required tool is missing under CI=true and
@@ -21,11 +22,7 @@ func need(t testing.TB, ok bool, format string, args ...any) {
 	if ok {
 		return
 	}
-	msg := fmt.Sprintf(format, args...)
-	if os.Getenv("CI") == "true" {
-		t.Fatal(msg)
-	}
-	t.Skip(msg)
+	testenv.Missing(t, format, args...)
 }
 
 // remoteBin returns the path of systemd-journal-remote, which turns journal

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/f2bd/f2bd/internal/testenv"
 	"github.com/f2bd/f2bd/nft/nftest"
 	"golang.org/x/sys/unix"
 )
@@ -101,10 +102,7 @@ func dial(t *testing.T, ns int, addr string, timeout time.Duration) error {
 func TestPacketsBlocked(t *testing.T) {
 	a, b := nftest.NewNetNS(t), nftest.NewNetNS(t)
 	if _, err := exec.LookPath("ip"); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("ip(8) not installed")
-		}
-		t.Skip("ip(8) not installed")
+		testenv.Missing(t, "ip(8) not installed")
 	}
 	linkNamespaces(t, a, b)
 	fw, err := Open(WithNetNSFd(a))
@@ -166,10 +164,7 @@ func TestPacketsBlocked(t *testing.T) {
 func TestPrefixBlocksAndCounters(t *testing.T) {
 	a, b := nftest.NewNetNS(t), nftest.NewNetNS(t)
 	if _, err := exec.LookPath("ip"); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("ip(8) not installed")
-		}
-		t.Skip("ip(8) not installed")
+		testenv.Missing(t, "ip(8) not installed")
 	}
 	linkNamespaces(t, a, b)
 	fw, err := Open(WithNetNSFd(a))

@@ -15,6 +15,7 @@ import (
 	"runtime"
 	"testing"
 
+	"github.com/f2bd/f2bd/internal/testenv"
 	"golang.org/x/sys/unix"
 )
 
@@ -26,10 +27,7 @@ func RequireRoot(t testing.TB) {
 	if os.Geteuid() == 0 {
 		return
 	}
-	if os.Getenv("CI") == "true" {
-		t.Fatal("test needs root (CAP_NET_ADMIN, CAP_SYS_ADMIN) to create a network namespace; CI=true")
-	}
-	t.Skip("test needs root (CAP_NET_ADMIN, CAP_SYS_ADMIN) to create a network namespace")
+	testenv.Missing(t, "test needs root (CAP_NET_ADMIN, CAP_SYS_ADMIN) to create a network namespace")
 }
 
 // NewNetNS creates a fresh, empty network namespace and returns a file

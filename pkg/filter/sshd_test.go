@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/f2bd/f2bd/internal/testenv"
 )
 
 const (
@@ -23,10 +25,7 @@ func need(t testing.TB, paths ...string) {
 	t.Helper()
 	for _, p := range paths {
 		if _, err := os.Stat(p); err != nil {
-			if os.Getenv("CI") == "true" {
-				t.Fatalf("required for this test: %v", err)
-			}
-			t.Skipf("fail2ban reference not installed: %v", err)
+			testenv.Missing(t, "fail2ban reference not installed: %v", err)
 		}
 	}
 }
@@ -111,10 +110,7 @@ for l in out.splitlines():
 func testZone(t testing.TB) *time.Location {
 	loc, err := time.LoadLocation("CET")
 	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("no zoneinfo for CET: %v", err)
-		}
-		t.Skipf("no zoneinfo for CET: %v", err)
+		testenv.Missing(t, "no zoneinfo for CET: %v", err)
 	}
 	return loc
 }

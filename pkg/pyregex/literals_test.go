@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 	"unicode/utf8"
+
+	"github.com/f2bd/f2bd/internal/testenv"
 )
 
 func TestRequiredLiterals(t *testing.T) {
@@ -314,10 +316,7 @@ func TestRequiredLiteralsConservative(t *testing.T) {
 // pattern.search(s, pos, endpos).
 func TestFindIndexRange(t *testing.T) {
 	if _, err := os.Stat("/usr/bin/python3"); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("python3 required: %v", err)
-		}
-		t.Skip("no python3")
+		testenv.Missing(t, "no python3")
 	}
 	type rc struct {
 		P      string `json:"p"`
