@@ -44,6 +44,10 @@ type Result struct {
 	Matches []string
 }
 
+// maxPrealloc bounds the matched lines a new id's entry has room for at
+// once; more grow as they come.
+const maxPrealloc = 16
+
 // New returns a Counter for a jail with the given findtime and maxretry.
 // maxMatches bounds the lines kept per id (fail2ban's maxmatches); 0 keeps
 // none.
@@ -76,8 +80,10 @@ func (c *Counter[K]) AddWeighted(id K, t time.Time, line string, n int) Result {
 		if c.maxMatch > 0 {
 			// room for the lines up to a ban, at once: the id's
 			// entry then grows its matches no more (each of its
-			// failures counts at least 1 of maxretry)
-			e.matches = make([]string, 0, min(c.maxMatch, c.maxRetry))
+			// failures counts at least 1 of maxretry). Bounded:
+			// a jail with a large maxretry must not reserve it for
+			// every address seen once.
+			e.matches = make([]string, 0, min(c.maxMatch, c.maxRetry, maxPrealloc))
 		}
 		c.entries[id] = e
 	} else if t.After(e.last) {

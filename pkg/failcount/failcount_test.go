@@ -104,3 +104,21 @@ func TestWeightedFailuresBanSooner(t *testing.T) {
 		t.Errorf("weight 0 counted %d, want 1", r.Attempts)
 	}
 }
+
+// A jail with a large maxretry keeps every line up to its ban, without
+// reserving room for all of them for each new address.
+func TestLargeMaxRetryKeepsLinesWithoutReserving(t *testing.T) {
+	const maxRetry = 100000
+	c := New[string](time.Hour, maxRetry, maxRetry)
+	c.Add("192.0.2.3", t0, "first")
+	if got := cap(c.entries["192.0.2.3"].matches); got > maxPrealloc {
+		t.Errorf("a new id's entry has room for %d lines, want at most %d", got, maxPrealloc)
+	}
+	var r Result
+	for i := 1; i < maxRetry; i++ {
+		r = c.Add("192.0.2.3", t0.Add(time.Duration(i)*time.Millisecond), fmt.Sprint("line", i))
+	}
+	if !r.Ban || len(r.Matches) != maxRetry || r.Matches[0] != "first" || r.Matches[maxRetry-1] != fmt.Sprint("line", maxRetry-1) {
+		t.Fatalf("ban at %d: ban %v, %d matches (first %q); want a ban with every line in order", maxRetry, r.Ban, len(r.Matches), r.Matches[0])
+	}
+}
